@@ -1,0 +1,115 @@
+"""In-process batched generation with Hugging Face transformers (CPU or GPU).
+
+Used by transformers teachers and by evaluation. Prompts are sorted by length and
+left-padded; greedy unless a temperature is set (then seeded per batch).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from .base import GenRequest, GenResult, Sampling
+
+log = logging.getLogger(__name__)
+
+
+def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = False):
+    """(model, tokenizer) from a local folder or hub id, with an optional PEFT adapter merged in."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not Path(path).exists() and Path(path).is_absolute():
+        raise FileNotFoundError(f"model folder {path} does not exist")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot load a model from {path}: {exc}") from None
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise ValueError(f"{path} needs custom code: set trust_remote_code: true for it in params.yaml") from None
+        raise
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    if not tok.chat_template:
+        raise ValueError(
+            f"the tokenizer in {path} has no chat template; use an instruct model or add chat_template.jinja to that folder"
+        )
+    return model.to(device).eval(), tok
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(self, model: str, adapter: str | None = None, batch_size: int = 8, trust_remote_code: bool = False):
+        self.model_path, self.adapter, self.batch_size = model, adapter, batch_size
+        self.trust_remote_code = trust_remote_code
+        self._model = self._tok = None
+
+    @classmethod
+    def from_teacher(cls, cfg) -> "TransformersBackend":
+        unknown = set(cfg.options) - {"trust_remote_code", "adapter"}
+        if unknown:
+            raise ValueError(f"teachers.*.options: unknown key(s) {sorted(unknown)} for backend transformers; allowed: adapter, trust_remote_code")
+        return cls(cfg.model, cfg.options.get("adapter"), cfg.batch_size, bool(cfg.options.get("trust_remote_code", False)))
+
+    def describe(self) -> dict:
+        return {"backend": "transformers", "model": self.model_path, "adapter": self.adapter, "batch_size": self.batch_size}
+
+    def _load(self):
+        if self._model is None:
+            self._model, self._tok = load_model(self.model_path, self.adapter, self.trust_remote_code)
+        return self._model, self._tok
+
+    def generate(self, requests: list[GenRequest], sampling: Sampling, progress: bool = True) -> list[GenResult]:
+        import torch
+        from tqdm.auto import tqdm
+
+        model, tok = self._load()
+        prompts = [tok.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True) for r in requests]
+        lengths = [len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: (-lengths[i], i))
+        results: list[GenResult | None] = [None] * len(prompts)
+        eos_ids = _eos_ids(model, tok)
+        label = Path(self.adapter or self.model_path).name
+        bar = tqdm(total=len(prompts), desc=f"generate ({label})", unit="req", disable=not progress)
+        t0, n_tokens = time.time(), 0
+        for b, start in enumerate(range(0, len(order), self.batch_size)):
+            idx = order[start : start + self.batch_size]
+            enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            kwargs = dict(max_new_tokens=sampling.max_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids)
+            if sampling.temperature > 0:
+                torch.manual_seed(sampling.seed * 100_003 + b)
+                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
+            else:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                out = model.generate(**enc, **kwargs)
+            new = out[:, enc["input_ids"].shape[1] :].tolist()
+            for i, ids in zip(idx, new):
+                n = next((k for k, t in enumerate(ids) if t in eos_ids), None)
+                finished = n is not None
+                ids = ids[:n] if finished else ids
+                n_tokens += len(ids)
+                results[i] = GenResult(tok.decode(ids, skip_special_tokens=True), "stop" if finished else "length", len(ids))
+            bar.update(len(idx))
+            bar.set_postfix(tok_s=f"{n_tokens / max(time.time() - t0, 1e-9):.0f}")
+        bar.close()
+        return results  # type: ignore[return-value]
+
+
+def _eos_ids(model, tok) -> list[int]:
+    ids = model.generation_config.eos_token_id
+    ids = list(ids) if isinstance(ids, (list, tuple)) else ([ids] if ids is not None else [])
+    if tok.eos_token_id is not None and tok.eos_token_id not in ids:
+        ids.append(tok.eos_token_id)
+    return ids

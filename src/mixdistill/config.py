@@ -1,0 +1,364 @@
+"""Typed, validated view of params.yaml: the only module that reads it.
+
+Every problem in the file is collected and reported in one `ConfigError`,
+each line naming the key path and what is allowed, before any stage does work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+
+ROLES = ("long", "short", "large", "small")
+# recipe -> (hard teacher, easy teacher); the weight is the fraction of examples from the hard one
+PAIRS = {"long_short": ("long", "short"), "large_small": ("large", "small")}
+RECIPES = {
+    "long": ("long_short", "hard"),
+    "short": ("long_short", "easy"),
+    "large": ("large_small", "hard"),
+    "small": ("large_small", "easy"),
+    "mix_long": ("long_short", "mix"),
+    "mix_large": ("large_small", "mix"),
+}
+BACKENDS = ("synthetic", "transformers", "openai", "vllm")
+SYNTHETIC_STYLES = ROLES
+PAPER_PROMPT = (
+    "Solve the following math problem. Present the final answer in the format: "
+    "Final Answer: \\boxed{{your_answer}}.\nProblem: {problem}\nAnswer:"
+)
+
+
+class ConfigError(ValueError):
+    """Invalid params: `problems` lists every `key.path: message`."""
+
+    def __init__(self, problems: list[str], source: str = "params.yaml"):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{source} is invalid ({len(problems)} problem(s)):\n{lines}")
+
+
+def _range(lo=None, hi=None, lo_open=False):
+    return {"range": (lo, hi, lo_open)}
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    template: str = PAPER_PROMPT
+    system: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ProblemSource:
+    source: Literal["reasoning_gym", "jsonl"] = "reasoning_gym"
+    task: str = ""
+    path: str = ""
+    size: int = field(default=0, metadata=_range(1))
+    config: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProblemsConfig:
+    train: tuple[ProblemSource, ...] = ()
+    benchmarks: dict[str, ProblemSource] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RandomInit:
+    layers: int = field(default=2, metadata=_range(1))
+    hidden: int = field(default=64, metadata=_range(8))
+    heads: int = field(default=4, metadata=_range(1))
+    kv_heads: int = field(default=2, metadata=_range(1))
+    intermediate: int = field(default=128, metadata=_range(8))
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    source: Literal["gguf", "pretrained", "random"] = "gguf"
+    package: str = ""
+    file: str = ""
+    path: str = ""
+    random: Optional[RandomInit] = None
+    family: str = ""
+    params_b: Optional[float] = field(default=None, metadata=_range(0, None, True))
+    trust_remote_code: bool = False
+
+
+@dataclass(frozen=True)
+class TeacherConfig:
+    backend: Literal["synthetic", "transformers", "openai", "vllm"] = "synthetic"
+    model: str = ""
+    style: Optional[Literal["long", "short", "large", "small"]] = None
+    error_rate: float = field(default=0.0, metadata=_range(0, 1))
+    system_prompt: Optional[str] = None
+    samples_per_problem: int = field(default=1, metadata=_range(1))
+    temperature: float = field(default=0.0, metadata=_range(0))
+    top_p: float = field(default=1.0, metadata=_range(0, 1, True))
+    max_tokens: int = field(default=512, metadata=_range(1))
+    batch_size: int = field(default=8, metadata=_range(1))
+    filter: Literal["first_correct", "all_correct", "keep_all"] = "first_correct"
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MixConfig:
+    weight: float = field(default=0.2, metadata=_range(0, 1))
+    large_weight: float = field(default=0.2, metadata=_range(0, 1))
+
+
+@dataclass(frozen=True)
+class LoraConfig:
+    r: int = field(default=16, metadata=_range(1))
+    alpha: int = field(default=32, metadata=_range(1))
+    dropout: float = field(default=0.0, metadata=_range(0, 1))
+    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    method: Literal["lora", "full"] = "lora"
+    lr: float = field(default=3e-4, metadata=_range(0, None, True))
+    epochs: float = field(default=2.0, metadata=_range(0, None, True))
+    batch_size: int = field(default=8, metadata=_range(1))
+    grad_accum: int = field(default=1, metadata=_range(1))
+    max_length: int = field(default=512, metadata=_range(16))
+    scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    warmup_ratio: float = field(default=0.0, metadata=_range(0, 0.99))
+    weight_decay: float = field(default=0.0, metadata=_range(0))
+    gradient_checkpointing: bool = False
+    lora: LoraConfig = field(default_factory=LoraConfig)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    batch_size: int = field(default=16, metadata=_range(1))
+    max_new_tokens: int = field(default=256, metadata=_range(1))
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    prompt: PromptConfig = field(default_factory=PromptConfig)
+    problems: ProblemsConfig = field(default_factory=ProblemsConfig)
+    students: dict[str, StudentConfig] = field(default_factory=dict)
+    teachers: dict[str, TeacherConfig] = field(default_factory=dict)
+    mix: MixConfig = field(default_factory=MixConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvalConfig = field(default_factory=EvalConfig)
+
+    def recipe_weight(self, recipe: str) -> float:
+        """Fraction of a recipe's examples taken from its pair's hard teacher."""
+        pair, kind = RECIPES[recipe]
+        if kind == "hard":
+            return 1.0
+        if kind == "easy":
+            return 0.0
+        return self.mix.weight if pair == "long_short" else self.mix.large_weight
+
+
+# ---------------------------------------------------------------- generic builder
+
+
+def _type_name(tp) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    if origin is tuple:
+        return "a list"
+    if origin is dict or tp is dict:
+        return "a mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _build(tp, value, path: str, errors: list[str]):
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _build(args[0], value, path, errors)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            errors.append(f"{path}: {value!r} is not allowed; allowed: {', '.join(map(str, allowed))}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return _build_dataclass(tp, value, path, errors)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            errors.append(f"{path}: expected a list, got {type(value).__name__}")
+            return ()
+        (item_tp, _) = typing.get_args(tp)
+        return tuple(_build(item_tp, v, f"{path}[{i}]", errors) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            errors.append(f"{path}: expected a mapping, got {type(value).__name__}")
+            return {}
+        _, val_tp = typing.get_args(tp)
+        return {str(k): _build(val_tp, v, f"{path}.{k}", errors) for k, v in value.items()}
+    if tp is dict:
+        if not isinstance(value, dict):
+            errors.append(f"{path}: expected a mapping, got {type(value).__name__}")
+            return {}
+        return dict(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            errors.append(f"{path}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.append(f"{path}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.append(f"{path}: expected a number, got {value!r}")
+            return value
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            errors.append(f"{path}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {tp!r} at {path}")  # a bug in this module
+
+
+def _build_dataclass(cls, data, path: str, errors: list[str]):
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        errors.append(f"{path or '<root>'}: expected a mapping, got {type(data).__name__}")
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            errors.append(f"{_join(path, key)}: unknown key; allowed: {', '.join(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        key_path = _join(path, name)
+        if name not in data:
+            continue
+        n_before = len(errors)
+        value = _build(hints[name], data[name], key_path, errors)
+        if len(errors) == n_before and "range" in f.metadata and isinstance(value, (int, float)):
+            lo, hi, lo_open = f.metadata["range"]
+            if (lo is not None and (value <= lo if lo_open else value < lo)) or (hi is not None and value > hi):
+                lo_s = "-inf" if lo is None else lo
+                hi_s = "inf" if hi is None else hi
+                bracket = "(" if lo_open else "["
+                errors.append(f"{key_path}: {value!r} is out of range; allowed: {bracket}{lo_s}, {hi_s}]")
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # only on wrong types already reported
+        errors.append(f"{path}: {exc}")
+        return None
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+# ---------------------------------------------------------------- domain checks
+
+
+def _check(cfg: Config, errors: list[str]) -> None:
+    if "{problem}" not in cfg.prompt.template:
+        errors.append("prompt.template: must contain the placeholder {problem}")
+    if not cfg.problems.train:
+        errors.append("problems.train: must list at least one problem source")
+    if not cfg.problems.benchmarks:
+        errors.append("problems.benchmarks: must name at least one benchmark")
+    sources = [(f"problems.train[{i}]", s) for i, s in enumerate(cfg.problems.train)]
+    sources += [(f"problems.benchmarks.{k}", s) for k, s in cfg.problems.benchmarks.items()]
+    for path, src in sources:
+        if src is None:
+            continue
+        if src.size < 1:
+            errors.append(f"{path}.size: must be set to a positive integer")
+        if src.source == "reasoning_gym" and not src.task:
+            errors.append(f"{path}.task: required for source reasoning_gym (a reasoning-gym dataset name)")
+        if src.source == "jsonl" and not src.path:
+            errors.append(f"{path}.path: required for source jsonl (a JSONL file with question and answer)")
+    if not cfg.students:
+        errors.append("students: must name at least one student")
+    for name, st in cfg.students.items():
+        if st is None:
+            continue
+        if "-" in name or "@" in name:
+            errors.append(f"students.{name}: names may not contain '-' or '@' (DVC joins matrix values with '-')")
+        if st.source == "gguf" and not (st.path or (st.package and st.file)):
+            errors.append(f"students.{name}: source gguf needs path (a .gguf file) or package and file")
+        if st.source == "pretrained" and not st.path:
+            errors.append(f"students.{name}.path: required for source pretrained (a local folder or hub id)")
+        if st.source == "random" and not (st.path or (st.package and st.file)):
+            errors.append(f"students.{name}: source random needs a tokenizer: path, or package and file of a GGUF")
+    for role in cfg.teachers:
+        if role not in ROLES:
+            errors.append(f"teachers.{role}: unknown teacher role; allowed: {', '.join(ROLES)}")
+    for role in ROLES:
+        if role not in cfg.teachers:
+            errors.append(f"teachers.{role}: missing; every role must be configured: {', '.join(ROLES)}")
+    for role, t in cfg.teachers.items():
+        if t is None:
+            continue
+        if t.backend == "synthetic" and t.style is None:
+            errors.append(f"teachers.{role}.style: required for backend synthetic; allowed: {', '.join(SYNTHETIC_STYLES)}")
+        if t.backend != "synthetic" and not t.model:
+            errors.append(f"teachers.{role}.model: required for backend {t.backend}")
+        if t.backend != "synthetic" and t.error_rate:
+            errors.append(f"teachers.{role}.error_rate: only the synthetic backend injects errors")
+
+
+# Keys that dvc.yaml tracks: they must be present in the params file, even where a default exists.
+REQUIRED = (
+    "seed", "prompt.template", "prompt.system", "problems.train", "problems.benchmarks", "students",
+    "teachers.long", "teachers.short", "teachers.large", "teachers.small", "mix.weight", "mix.large_weight",
+    "train.method", "train.lr", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
+    "train.scheduler", "train.warmup_ratio", "train.weight_decay", "train.gradient_checkpointing", "train.lora",
+    "evaluate.batch_size", "evaluate.max_new_tokens",
+)
+
+
+def _missing_required(data: dict) -> list[str]:
+    out = []
+    for key in REQUIRED:
+        node = data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                out.append(f"{key}: missing; dvc.yaml tracks this key, so params.yaml must set it "
+                           f"(see the default params.yaml for its value)")
+                break
+            node = node[part]
+    return out
+
+
+def parse_config(data: Any, source: str = "params.yaml") -> Config:
+    errors: list[str] = []
+    cfg = _build_dataclass(Config, data, "", errors)
+    if isinstance(data, dict):
+        errors += [e for e in _missing_required(data) if not any(e.split(":")[0] == x.split(":")[0] for x in errors)]
+    if cfg is not None and not errors:
+        _check(cfg, errors)
+    if errors:
+        raise ConfigError(errors, source)
+    return cfg
+
+
+def load_config(path: str | Path = "params.yaml") -> Config:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError([f"{path}: file not found (run from the project root, or pass --params)"], str(path))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"not valid YAML: {exc}"], str(path)) from exc
+    return parse_config(data, str(path))

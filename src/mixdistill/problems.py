@@ -1,0 +1,116 @@
+"""Problem sources: seeded reasoning-gym generators and local JSONL files.
+
+Each record: problem_id, question, answer, source, task, metadata.
+Benchmarks never repeat a training question (they are drawn from other seeds and
+de-duplicated against the training set).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+
+from .config import ProblemSource, ProblemsConfig
+from .io import DataError, read_jsonl
+
+log = logging.getLogger(__name__)
+
+
+def _seed(base: int, *parts: str) -> int:
+    return (base * 1_000_003 + zlib.crc32(":".join(parts).encode())) % (2**31)
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=str))
+
+
+def load_source(src: ProblemSource, seed: int, name: str, size: int | None = None) -> list[dict]:
+    """`size` items (default src.size) from one source, ids prefixed by `name`."""
+    size = size or src.size
+    if src.source == "reasoning_gym":
+        return _reasoning_gym(src, seed, name, size)
+    return _jsonl(src, name, size)
+
+
+def _reasoning_gym(src: ProblemSource, seed: int, name: str, size: int) -> list[dict]:
+    import reasoning_gym
+    from reasoning_gym.factory import DATASETS
+
+    if src.task not in DATASETS:
+        raise DataError(f"unknown reasoning-gym task {src.task!r} for {name}; known tasks: {', '.join(sorted(DATASETS))}")
+    try:
+        ds = reasoning_gym.create_dataset(src.task, seed=seed, size=size, **src.config)
+    except (TypeError, ValueError, AssertionError) as exc:
+        raise DataError(f"reasoning-gym task {src.task!r} rejected config {src.config}: {exc}") from None
+    out = []
+    for i in range(size):
+        item = ds[i]
+        out.append(
+            {
+                "problem_id": f"{name}-{i:05d}",
+                "question": item["question"],
+                "answer": str(item["answer"]),
+                "source": f"reasoning_gym:{src.task}",
+                "task": src.task,
+                "metadata": _jsonable(item.get("metadata", {})),
+            }
+        )
+    return out
+
+
+def _jsonl(src: ProblemSource, name: str, size: int) -> list[dict]:
+    rows = read_jsonl(src.path, required=("question", "answer"))
+    if len(rows) < size:
+        log.warning("%s: %s holds %d problems, fewer than size=%d; using all", name, src.path, len(rows), size)
+    out = []
+    for i, row in enumerate(rows[:size]):
+        out.append(
+            {
+                "problem_id": str(row.get("problem_id") or f"{name}-{i:05d}"),
+                "question": row["question"],
+                "answer": str(row["answer"]),
+                "source": f"jsonl:{src.path}",
+                "task": row.get("task", name),
+                "metadata": row.get("metadata", {}),
+            }
+        )
+    return out
+
+
+def build_train(cfg: ProblemsConfig, seed: int) -> list[dict]:
+    records: list[dict] = []
+    for i, src in enumerate(cfg.train):
+        name = src.task or f"train{i}"
+        records += load_source(src, _seed(seed, "train", str(i), name), name)
+    _check_unique(records, "problems.train")
+    return records
+
+
+def build_benchmarks(cfg: ProblemsConfig, seed: int, train: list[dict]) -> list[dict]:
+    """Benchmark records (with a `benchmark` field), none sharing a question with `train`."""
+    seen = {r["question"] for r in train}
+    records: list[dict] = []
+    for name, src in cfg.benchmarks.items():
+        # draw extra, then keep the first `size` unseen questions (generators may repeat easy items)
+        pool = load_source(src, _seed(seed, "bench", name), name, size=src.size * 2 + 8)
+        kept = []
+        for rec in pool:
+            if rec["question"] in seen:
+                continue
+            seen.add(rec["question"])
+            kept.append({**rec, "benchmark": name})
+            if len(kept) == src.size:
+                break
+        if len(kept) < src.size:
+            log.warning("benchmark %s: only %d unique problems (asked %d)", name, len(kept), src.size)
+        records += kept
+    _check_unique(records, "problems.benchmarks")
+    return records
+
+
+def _check_unique(records: list[dict], where: str) -> None:
+    ids = [r["problem_id"] for r in records]
+    if len(ids) != len(set(ids)):
+        dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]
+        raise DataError(f"{where}: duplicate problem_id(s) {dupes}; give each source a distinct task or name")

@@ -1,0 +1,127 @@
+"""report.md and its plots, from the metrics and manifests of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import RECIPES, Config
+from .io import atomic_path
+
+ORDER = ["base", *RECIPES]
+LABEL = {"base": "Base (untrained)", "long": "Long CoT", "short": "Short CoT", "large": "Large teacher",
+         "small": "Small teacher", "mix_long": "Mix-Long", "mix_large": "Mix-Large"}
+
+
+def _fmt(x, signed=False) -> str:
+    if x is None:
+        return "–"
+    return f"{x:+.1f}" if signed else f"{x:.1f}"
+
+
+def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: dict, train: dict,
+                    students: dict, versions: dict, plots: list[str]) -> str:
+    synthetic = [r for r, t in sorted(teachers.items()) if t.get("provenance", {}).get("backend") == "synthetic"]
+    benches = sorted(cfg.problems.benchmarks)
+    L = ["# Mix Distillation study", ""]
+    if synthetic:
+        L += [f"> **Synthetic teachers** ({', '.join(synthetic)}): these responses were written by mixdistill's "
+              "rule-based synthetic teacher, not by an LLM. They reproduce the *shape* of the paper's data "
+              "(long reflective vs short CoT; dense vs elementary), so the numbers below test the pipeline "
+              "and the direction of effects on a tiny student, not the paper's claims.", ""]
+    n_train = sum(s.size for s in cfg.problems.train)
+    n_bench = {b: cfg.problems.benchmarks[b].size for b in benches}
+    L += ["## Run", "",
+          "- Students: " + ", ".join(f"`{s}` ({i['source']}, {i['architecture']}, {i['parameters'] / 1e6:.1f}M parameters)"
+                                     for s, i in sorted(students.items())),
+          f"- Training prompts: {n_train} ({', '.join(f'{s.task or s.path} x{s.size}' for s in cfg.problems.train)})",
+          f"- Benchmarks: {', '.join(f'{b} ({n})' for b, n in n_bench.items())}; {sum(n_bench.values())} problems, "
+          f"greedy, max {cfg.evaluate.max_new_tokens} new tokens, graded by math-verify",
+          f"- Training: {cfg.train.method}, lr {cfg.train.lr}, {cfg.train.epochs} epochs, batch "
+          f"{cfg.train.batch_size}x{cfg.train.grad_accum}, max length {cfg.train.max_length}",
+          f"- Mix weights: Mix-Long {cfg.mix.weight}, Mix-Large {cfg.mix.large_weight}; seed {cfg.seed}",
+          f"- Packages: {', '.join(f'{k} {v}' for k, v in sorted(versions.items()))}", ""]
+    L += ["## Teachers", "", "| role | backend | model | accuracy | kept problems | mean words |", "|---|---|---|---|---|---|"]
+    for role, t in sorted(teachers.items()):
+        prov = t.get("provenance", {})
+        L.append(f"| {role} | {prov.get('backend')} | {prov.get('model')} | {_fmt(t['accuracy'])}% "
+                 f"({t['correct']}/{t['requests']}) | {t['kept_problems']} | {t['mean_response_words']} |")
+    L += ["", "## Training sets", "", "| recipe | examples | from hard | from easy | dropped (not correct in both) |",
+          "|---|---|---|---|---|"]
+    for r in RECIPES:
+        if r in mixes:
+            m = mixes[r]
+            L.append(f"| {LABEL[r]} | {m['examples']} | {m['from_hard']} ({m['hard_teacher']}) | "
+                     f"{m['from_easy']} ({m['easy_teacher']}) | {m['dropped_not_common']} |")
+    for student in sorted(evals):
+        ev = evals[student]
+        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | truncated | train loss |",
+              "|---|" + "---|" * (len(benches) + 4)]
+        for r in ORDER:
+            if r not in ev:
+                continue
+            acc = ev[r]["accuracy"]
+            tr = train.get(student, {}).get(r, {})
+            L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(acc.get(b)) for b in benches)
+                     + f" | **{_fmt(acc['average'])}** | {ev[r].get('response_tokens_mean')} | "
+                     f"{_fmt(ev[r].get('truncated_pct'))}% | {tr.get('train_loss', '–')} |")
+        g = gap.get(student, {})
+        L += ["", "| statistic | value | 95% noise band | beyond noise? |", "|---|---|---|---|"]
+        for key, name in (("delta_long", "Δ_Long = P_Long − P_Short"), ("delta_large", "Δ_Large = P_Large − P_Small"),
+                          ("mix_long_gain", "Mix-Long − best of (Long, Short)"),
+                          ("mix_large_gain", "Mix-Large − best of (Large, Small)")):
+            if key in g:
+                L.append(f"| {name} | {_fmt(g[key], True)} | ±{_fmt(g[key + '_noise95'])} | "
+                         f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} |")
+    L += ["", "Accuracies are percentages; the average is the plain mean over benchmarks (as in the paper). "
+          "The noise band is 1.96 binomial standard errors of the difference; with a few dozen problems per "
+          "benchmark, differences of several points are expected by chance alone.", ""]
+    for p in plots:
+        L += [f"![{Path(p).stem}]({p})", ""]
+    return "\n".join(L)
+
+
+def plot_recipes(evals: dict, out: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    students = sorted(evals)
+    width = 0.8 / max(len(students), 1)
+    for i, s in enumerate(students):
+        rs = [r for r in ORDER if r in evals[s]]
+        xs = [ORDER.index(r) + i * width for r in rs]
+        ax.bar(xs, [evals[s][r]["accuracy"]["average"] for r in rs], width, label=s)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(ORDER))], [LABEL[r] for r in ORDER], rotation=20)
+    ax.set_ylabel("average accuracy (%)")
+    ax.set_title("Average benchmark accuracy by training recipe")
+    ax.legend()
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def plot_lengths(lengths: dict, out: str) -> None:
+    """lengths: student -> recipe -> list of response token counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for s in sorted(lengths):
+        rs = [r for r in ORDER if r in lengths[s]]
+        ax.boxplot([lengths[s][r] for r in rs], tick_labels=[LABEL[r] for r in rs])
+    ax.set_ylabel("response tokens")
+    ax.set_title("Student response length by training recipe")
+    plt.setp(ax.get_xticklabels(), rotation=20)
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def _save(fig, out: str) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(out, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100, metadata={"Software": None})
+    plt.close(fig)

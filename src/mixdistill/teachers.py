@@ -1,0 +1,96 @@
+"""Teacher generation: prompts -> backend -> graded, filtered responses with provenance."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from .backends import GenRequest, Sampling, get_backend
+from .config import PromptConfig, TeacherConfig
+from .grading import grade
+
+log = logging.getLogger(__name__)
+
+
+def build_messages(question: str, prompt: PromptConfig, system: str | None = None) -> tuple:
+    """Chat messages for one problem: the same for teachers, training and evaluation."""
+    messages = []
+    system = system if system is not None else prompt.system
+    if system:
+        messages.append({"role": "system", "content": system})
+    messages.append({"role": "user", "content": prompt.template.format(problem=question)})
+    return tuple(messages)
+
+
+def make_backend(cfg: TeacherConfig):
+    return get_backend(cfg.backend).from_teacher(cfg)
+
+
+def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptConfig, seed: int, backend=None):
+    """Generate, grade and filter. Returns (records, summary).
+
+    Records hold every kept response; `summary` counts sampled / correct / kept per the
+    filter policy, the teacher's accuracy, and mean response length.
+    """
+    backend = backend or make_backend(cfg)
+    requests = [
+        GenRequest(f"{p['problem_id']}#{s}", build_messages(p["question"], prompt, cfg.system_prompt), s, p)
+        for p in problems
+        for s in range(cfg.samples_per_problem)
+    ]
+    sampling = Sampling(cfg.temperature, cfg.top_p, cfg.max_tokens, seed)
+    results = backend.generate(requests, sampling)
+    by_problem: dict[str, list[dict]] = {}
+    reasons: Counter = Counter()
+    for req, res in zip(requests, results):
+        truncated = res.finish_reason == "length"
+        g = grade(res.text, req.problem["answer"], truncated=truncated)
+        reasons[g.reason] += 1
+        by_problem.setdefault(req.problem["problem_id"], []).append(
+            {
+                "problem_id": req.problem["problem_id"],
+                "question": req.problem["question"],
+                "answer": req.problem["answer"],
+                "teacher": role,
+                "sample": req.sample,
+                "response": res.text,
+                "response_tokens": res.tokens,
+                "finish_reason": res.finish_reason,
+                "extracted": g.extracted,
+                "correct": g.correct,
+                "reason": g.reason,
+            }
+        )
+    records = []
+    for pid in sorted(by_problem):
+        records += select(by_problem[pid], cfg.filter)
+    n = len(requests)
+    correct = reasons["correct"]
+    kept_problems = len({r["problem_id"] for r in records})
+    summary = {
+        "role": role,
+        "requests": n,
+        "problems": len(problems),
+        "correct": correct,
+        "accuracy": round(100.0 * correct / n, 2) if n else 0.0,
+        "kept_responses": len(records),
+        "kept_problems": kept_problems,
+        "truncated": sum(1 for r in results if r.finish_reason == "length"),
+        "reasons": dict(sorted(reasons.items())),
+        "mean_response_words": round(sum(len(r["response"].split()) for r in records) / max(len(records), 1), 1),
+        "provenance": {**backend.describe(), "sampling": sampling.__dict__, "filter": cfg.filter},
+    }
+    log.info("teacher %s: %d/%d correct (%.1f%%), kept %d responses for %d problems",
+             role, correct, n, summary["accuracy"], len(records), kept_problems)
+    return records, summary
+
+
+def select(samples: list[dict], policy: str) -> list[dict]:
+    """Rejection filtering of one problem's samples: first_correct, all_correct or keep_all.
+
+    Truncated responses are dropped by every policy but keep_all.
+    """
+    if policy == "keep_all":
+        return samples
+    good = [s for s in samples if s["correct"] and s["finish_reason"] != "length"]
+    return good[:1] if policy == "first_correct" else good

@@ -1,0 +1,132 @@
+"""Student fine-tuning with TRL's SFTTrainer: LoRA (PEFT) or full, logged with DVCLive.
+
+Records become conversational prompt/completion pairs, so the loss covers only the
+teacher's response. The stage output is the final adapter (LoRA) or model (full) only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from .config import PromptConfig, TrainConfig
+from .io import atomic_dir
+from .teachers import build_messages
+
+log = logging.getLogger(__name__)
+
+
+def to_dataset(records: list[dict], prompt: PromptConfig):
+    from datasets import Dataset
+
+    rows = [
+        {
+            "prompt": list(build_messages(r["question"], prompt)),
+            "completion": [{"role": "assistant", "content": r["response"]}],
+        }
+        for r in records
+    ]
+    return Dataset.from_list(rows)
+
+
+def sft_config(cfg: TrainConfig, seed: int, work_dir: str):
+    """Map our TrainConfig onto TRL's SFTConfig."""
+    import torch
+    from trl import SFTConfig
+
+    cuda = torch.cuda.is_available()
+    return SFTConfig(
+        output_dir=work_dir,
+        num_train_epochs=cfg.epochs,
+        learning_rate=cfg.lr,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        lr_scheduler_type=cfg.scheduler,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of total steps
+        weight_decay=cfg.weight_decay,
+        max_length=cfg.max_length,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        completion_only_loss=True,
+        bf16=cuda,
+        use_cpu=not cuda,
+        seed=seed,
+        data_seed=seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        dataloader_num_workers=0,
+        dataset_num_proc=None,
+    )
+
+
+def lora_config(cfg: TrainConfig):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=list(cfg.lora.targets),
+        task_type="CAUSAL_LM",
+    )
+
+
+def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int,
+          out_dir: str, live_dir: str | None, work_dir: str) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from trl import SFTTrainer
+
+    if not records:
+        raise ValueError("no training records")
+    set_seed(seed)
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    dataset = to_dataset(records, prompt)
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_config(cfg, seed, work_dir),
+        train_dataset=dataset,
+        processing_class=tok,
+        peft_config=lora_config(cfg) if cfg.method == "lora" else None,
+    )
+    live = None
+    if live_dir:
+        from dvclive import Live
+        from transformers.integrations import DVCLiveCallback
+
+        live = Live(live_dir, dvcyaml=False, save_dvc_exp=False)
+        trainer.add_callback(DVCLiveCallback(live=live))
+    tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
+    t0 = time.time()
+    result = trainer.train()
+    seconds = time.time() - t0
+    if live is not None:
+        live.end()
+    with atomic_dir(out_dir) as tmp:
+        trainer.model.save_pretrained(tmp)
+        if cfg.method == "full":
+            tok.save_pretrained(tmp)
+    epochs = cfg.epochs
+    summary = {
+        "method": cfg.method,
+        "examples": len(records),
+        "steps": result.global_step,
+        "train_loss": round(float(result.training_loss), 4),
+        "final_loss": round(float(_last_loss(trainer)), 4),
+        "train_tokens": int(tokens * epochs),
+        "seconds": round(seconds, 1),
+        "tokens_per_second": round(tokens * epochs / max(seconds, 1e-9), 1),
+        "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
+    }
+    log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
+             cfg.method, len(records), summary["steps"], summary["train_loss"], summary["tokens_per_second"], Path(out_dir))
+    return summary
+
+
+def _last_loss(trainer) -> float:
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return losses[-1] if losses else float("nan")

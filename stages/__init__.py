@@ -1,0 +1,1 @@
+"""Thin DVC stage entry points: `python -m stages.<name> ...`; dvc.yaml owns every path."""

@@ -1,0 +1,40 @@
+"""Stage report: report.md with tables and plots, from the run's metrics."""
+
+import os
+from pathlib import Path
+
+from mixdistill.io import package_versions, read_json, read_jsonl, write_text
+from mixdistill.report import plot_lengths, plot_recipes, render_markdown
+
+from ._common import config, parser, run
+from .gap import load_evals
+
+
+def _by_name(folder: Path) -> dict:
+    return {f.stem: read_json(f) for f in sorted(folder.glob("*.json"))}
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument("--metrics", default="metrics", help="metrics folder: eval/, teachers/, mixes/, train/, students/, gap.json")
+    p.add_argument("--predictions", required=True, help="folder of STUDENT-RECIPE.jsonl predictions")
+    p.add_argument("--out", required=True, help="report markdown")
+    p.add_argument("--plots", required=True, help="folder for PNG plots")
+    args = p.parse_args(argv)
+    cfg = config(args)
+    m = Path(args.metrics)
+    evals = load_evals(m / "eval")
+    train = load_evals(m / "train")
+    lengths = {s: {r: [x["response_tokens"] or 0 for x in read_jsonl(Path(args.predictions) / f"{s}-{r}.jsonl")]
+                   for r in ev} for s, ev in evals.items()}
+    plots = [Path(args.plots) / "recipes.png", Path(args.plots) / "lengths.png"]
+    plot_recipes(evals, str(plots[0]))
+    plot_lengths(lengths, str(plots[1]))
+    rel = [os.path.relpath(p, Path(args.out).parent) for p in plots]
+    md = render_markdown(cfg, evals, read_json(m / "gap.json"), _by_name(m / "teachers"), _by_name(m / "mixes"),
+                         train, _by_name(m / "students"), package_versions(), rel)
+    write_text(args.out, md)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))

@@ -1,0 +1,27 @@
+"""Stage teach@ROLE: one teacher's graded, filtered responses and a summary metric."""
+
+from mixdistill.config import ROLES, ConfigError
+from mixdistill.io import read_jsonl, write_json, write_jsonl
+from mixdistill.teachers import teach
+
+from ._common import config, parser, run
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--problems", required=True, help="training problems JSONL")
+    p.add_argument("--out", required=True, help="output JSONL of kept responses")
+    p.add_argument("--metrics", required=True, help="output JSON summary")
+    args = p.parse_args(argv)
+    cfg = config(args)
+    if args.role not in cfg.teachers:
+        raise ConfigError([f"teachers.{args.role}: not configured"], args.params)
+    problems = read_jsonl(args.problems, required=("problem_id", "question", "answer"))
+    records, summary = teach(args.role, cfg.teachers[args.role], problems, cfg.prompt, cfg.seed)
+    write_jsonl(args.out, records)
+    write_json(args.metrics, summary)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))

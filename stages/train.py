@@ -1,0 +1,25 @@
+"""Stage train@STUDENT-RECIPE: fine-tune a student on one training set with TRL."""
+
+from mixdistill.io import read_jsonl, write_json
+from mixdistill.train import train
+
+from ._common import config, parser, run
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument("--base", required=True, help="base student folder")
+    p.add_argument("--data", required=True, help="training set JSONL")
+    p.add_argument("--out", required=True, help="output adapter/model folder")
+    p.add_argument("--metrics", required=True, help="output JSON training summary")
+    p.add_argument("--live", help="DVCLive folder for loss curves")
+    p.add_argument("--work", default=".cache/train", help="scratch folder outside DVC outputs")
+    args = p.parse_args(argv)
+    cfg = config(args)
+    records = read_jsonl(args.data, required=("question", "response"))
+    summary = train(args.base, records, cfg.train, cfg.prompt, cfg.seed, args.out, args.live, args.work)
+    write_json(args.metrics, summary)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))
