@@ -9,10 +9,11 @@ import sys
 from mixdistill.config import ConfigError, load_config
 from mixdistill.io import DataError
 from mixdistill.mix import EmptyTeacherError
+from mixdistill.backends.openai import ServerError
 from mixdistill.solvers import UnsupportedTask
 
 log = logging.getLogger("mixdistill")
-EXPECTED = (ConfigError, DataError, EmptyTeacherError, UnsupportedTask, FileNotFoundError, PermissionError, OSError)
+EXPECTED = (ConfigError, DataError, EmptyTeacherError, UnsupportedTask, ServerError, FileNotFoundError, PermissionError, OSError)
 
 
 def parser(description: str) -> argparse.ArgumentParser:

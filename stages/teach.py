@@ -13,12 +13,15 @@ def main(argv=None):
     p.add_argument("--problems", required=True, help="training problems JSONL")
     p.add_argument("--out", required=True, help="output JSONL of kept responses")
     p.add_argument("--metrics", required=True, help="output JSON summary")
+    p.add_argument("--cache", default=".cache/generations",
+                   help="generation cache folder, outside DVC outputs (default: .cache/generations; '' disables)")
     args = p.parse_args(argv)
     cfg = config(args)
     if args.role not in cfg.teachers:
         raise ConfigError([f"teachers.{args.role}: not configured"], args.params)
     problems = read_jsonl(args.problems, required=("problem_id", "question", "answer"))
-    records, summary = teach(args.role, cfg.teachers[args.role], problems, cfg.prompt, cfg.seed)
+    records, summary = teach(args.role, cfg.teachers[args.role], problems, cfg.prompt, cfg.seed,
+                             cache_dir=args.cache or None)
     write_jsonl(args.out, records)
     write_json(args.metrics, summary)
 

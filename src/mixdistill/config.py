@@ -26,7 +26,7 @@ RECIPES = {
     "mix_long": ("long_short", "mix"),
     "mix_large": ("large_small", "mix"),
 }
-BACKENDS = ("synthetic", "transformers", "openai", "vllm")
+BACKENDS = ("synthetic", "transformers", "openai", "vllm", "dataset")
 SYNTHETIC_STYLES = ROLES
 PAPER_PROMPT = (
     "Solve the following math problem. Present the final answer in the format: "
@@ -58,7 +58,7 @@ class ProblemSource:
     source: Literal["reasoning_gym", "jsonl"] = "reasoning_gym"
     task: str = ""
     path: str = ""
-    size: int = field(default=0, metadata=_range(1))
+    count: int = field(default=0, metadata=_range(1))  # not "size": DVC's run-cache ignores keys named size
     config: dict = field(default_factory=dict)
 
 
@@ -91,11 +91,12 @@ class StudentConfig:
 
 @dataclass(frozen=True)
 class TeacherConfig:
-    backend: Literal["synthetic", "transformers", "openai", "vllm"] = "synthetic"
+    backend: Literal["synthetic", "transformers", "openai", "vllm", "dataset"] = "synthetic"
     model: str = ""
     style: Optional[Literal["long", "short", "large", "small"]] = None
     error_rate: float = field(default=0.0, metadata=_range(0, 1))
     system_prompt: Optional[str] = None
+    template: Optional[str] = None  # this teacher's prompt; null: prompt.template
     samples_per_problem: int = field(default=1, metadata=_range(1))
     temperature: float = field(default=0.0, metadata=_range(0))
     top_p: float = field(default=1.0, metadata=_range(0, 1, True))
@@ -117,6 +118,7 @@ class LoraConfig:
     alpha: int = field(default=32, metadata=_range(1))
     dropout: float = field(default=0.0, metadata=_range(0, 1))
     targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    layers: Optional[int] = field(default=None, metadata=_range(1))  # adapt only the top N layers; null: all
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,11 @@ class TrainConfig:
     weight_decay: float = field(default=0.0, metadata=_range(0))
     gradient_checkpointing: bool = False
     lora: LoraConfig = field(default_factory=LoraConfig)
+    # resumable training: checkpoints every save_steps go to the stage's work folder (outside DVC
+    # outputs) and a rerun of a killed stage continues from the last one. Not tracked by dvc.yaml:
+    # they change how a run survives a kill, not its result.
+    resume: bool = False
+    save_steps: int = field(default=50, metadata=_range(1))
 
 
 @dataclass(frozen=True)
@@ -271,8 +278,20 @@ def _join(path: str, key) -> str:
 
 
 def _check(cfg: Config, errors: list[str]) -> None:
+    """Cross-field checks; each group runs on its own so one broken field hides nothing else."""
+    for check in (_check_prompt, _check_problems, _check_students, _check_teachers):
+        try:
+            check(cfg, errors)
+        except (TypeError, AttributeError, ValueError):  # a field of the wrong type, already reported
+            continue
+
+
+def _check_prompt(cfg: Config, errors: list[str]) -> None:
     if "{problem}" not in cfg.prompt.template:
         errors.append("prompt.template: must contain the placeholder {problem}")
+
+
+def _check_problems(cfg: Config, errors: list[str]) -> None:
     if not cfg.problems.train:
         errors.append("problems.train: must list at least one problem source")
     if not cfg.problems.benchmarks:
@@ -282,12 +301,15 @@ def _check(cfg: Config, errors: list[str]) -> None:
     for path, src in sources:
         if src is None:
             continue
-        if src.size < 1:
-            errors.append(f"{path}.size: must be set to a positive integer")
+        if src.count < 1:
+            errors.append(f"{path}.count: must be set to a positive integer")
         if src.source == "reasoning_gym" and not src.task:
             errors.append(f"{path}.task: required for source reasoning_gym (a reasoning-gym dataset name)")
         if src.source == "jsonl" and not src.path:
             errors.append(f"{path}.path: required for source jsonl (a JSONL file with question and answer)")
+
+
+def _check_students(cfg: Config, errors: list[str]) -> None:
     if not cfg.students:
         errors.append("students: must name at least one student")
     for name, st in cfg.students.items():
@@ -301,6 +323,9 @@ def _check(cfg: Config, errors: list[str]) -> None:
             errors.append(f"students.{name}.path: required for source pretrained (a local folder or hub id)")
         if st.source == "random" and not (st.path or (st.package and st.file)):
             errors.append(f"students.{name}: source random needs a tokenizer: path, or package and file of a GGUF")
+
+
+def _check_teachers(cfg: Config, errors: list[str]) -> None:
     for role in cfg.teachers:
         if role not in ROLES:
             errors.append(f"teachers.{role}: unknown teacher role; allowed: {', '.join(ROLES)}")
@@ -310,10 +335,13 @@ def _check(cfg: Config, errors: list[str]) -> None:
     for role, t in cfg.teachers.items():
         if t is None:
             continue
+        if t.template is not None and "{problem}" not in t.template:
+            errors.append(f"teachers.{role}.template: must contain the placeholder {{problem}}")
         if t.backend == "synthetic" and t.style is None:
             errors.append(f"teachers.{role}.style: required for backend synthetic; allowed: {', '.join(SYNTHETIC_STYLES)}")
         if t.backend != "synthetic" and not t.model:
-            errors.append(f"teachers.{role}.model: required for backend {t.backend}")
+            what = "a dataset file or hub id" if t.backend == "dataset" else "a model name, folder or hub id"
+            errors.append(f"teachers.{role}.model: required for backend {t.backend} ({what})")
         if t.backend != "synthetic" and t.error_rate:
             errors.append(f"teachers.{role}.error_rate: only the synthetic backend injects errors")
 
@@ -341,12 +369,31 @@ def _missing_required(data: dict) -> list[str]:
     return out
 
 
+_HASH_BLIND = ("size", "nfiles")  # DVC leaves these keys out of the run-cache hash (treeverse/dvc#10296)
+
+
+def _hash_blind_keys(data, path="") -> list[str]:
+    found = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            p = _join(path, k)
+            if k in _HASH_BLIND:
+                found.append(f"{p}: keys named {' or '.join(_HASH_BLIND)} are invisible to DVC's run-cache "
+                             "(treeverse/dvc#10296), so a change would silently restore stale outputs; rename it "
+                             "(problem sources use count)")
+            found += _hash_blind_keys(v, p)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            found += _hash_blind_keys(v, f"{path}[{i}]")
+    return found
+
+
 def parse_config(data: Any, source: str = "params.yaml") -> Config:
-    errors: list[str] = []
+    errors: list[str] = _hash_blind_keys(data)
     cfg = _build_dataclass(Config, data, "", errors)
     if isinstance(data, dict):
         errors += [e for e in _missing_required(data) if not any(e.split(":")[0] == x.split(":")[0] for x in errors)]
-    if cfg is not None and not errors:
+    if cfg is not None:
         _check(cfg, errors)
     if errors:
         raise ConfigError(errors, source)

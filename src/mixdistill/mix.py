@@ -5,8 +5,8 @@ problems: those for which both teachers have a kept (correct) response. A mix wi
 weight w takes round(w * N) problems' responses from the hard teacher and the rest
 from the easy one; each problem appears once.
 
->>> hard = [{"problem_id": str(i), "response": "H", "correct": True} for i in range(10)]
->>> easy = [{"problem_id": str(i), "response": "E", "correct": True} for i in range(10)]
+>>> hard = [{"problem_id": str(i), "question": "q", "response": "H"} for i in range(10)]
+>>> easy = [{"problem_id": str(i), "question": "q", "response": "E"} for i in range(10)]
 >>> recs, man = mix(hard, easy, 0.2, seed=0, names=("long", "short"))
 >>> man["from_hard"], man["from_easy"], len({r["problem_id"] for r in recs})
 (2, 8, 10)

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from .config import RandomInit, StudentConfig
-from .io import atomic_dir
+from .io import DataError, atomic_dir
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def gguf_path(cfg: StudentConfig) -> Path:
         raise FileNotFoundError(f"GGUF file {p} does not exist")
     with p.open("rb") as fh:
         if fh.read(4) != b"GGUF":
-            raise ValueError(f"{p} is not a GGUF file (its first bytes are not 'GGUF')")
+            raise DataError(f"{p} is not a GGUF file (its first bytes are not 'GGUF')")
     return p
 
 
@@ -58,7 +58,7 @@ def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
             raise FileNotFoundError(f"cannot load student from {cfg.path}: {exc}") from None
         except ValueError as exc:
             if "trust_remote_code" in str(exc):
-                raise ValueError(f"{cfg.path} needs custom code: set trust_remote_code: true on this student") from None
+                raise DataError(f"{cfg.path} needs custom code: set trust_remote_code: true on this student in params.yaml") from None
             raise
     else:  # random
         if cfg.path:

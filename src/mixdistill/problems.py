@@ -26,8 +26,8 @@ def _jsonable(obj):
 
 
 def load_source(src: ProblemSource, seed: int, name: str, size: int | None = None) -> list[dict]:
-    """`size` items (default src.size) from one source, ids prefixed by `name`."""
-    size = size or src.size
+    """`size` items (default src.count) from one source, ids prefixed by `name`."""
+    size = size or src.count
     if src.source == "reasoning_gym":
         return _reasoning_gym(src, seed, name, size)
     return _jsonl(src, name, size)
@@ -39,13 +39,13 @@ def _reasoning_gym(src: ProblemSource, seed: int, name: str, size: int) -> list[
 
     if src.task not in DATASETS:
         raise DataError(f"unknown reasoning-gym task {src.task!r} for {name}; known tasks: {', '.join(sorted(DATASETS))}")
-    try:
+    try:  # reasoning-gym validates some config at creation and some only when an item is drawn
         ds = reasoning_gym.create_dataset(src.task, seed=seed, size=size, **src.config)
-    except (TypeError, ValueError, AssertionError) as exc:
-        raise DataError(f"reasoning-gym task {src.task!r} rejected config {src.config}: {exc}") from None
+        items = [ds[i] for i in range(size)]
+    except (TypeError, ValueError, AssertionError, KeyError) as exc:
+        raise DataError(f"{name}: reasoning-gym task {src.task!r} rejected config {src.config}: {exc}") from None
     out = []
-    for i in range(size):
-        item = ds[i]
+    for i, item in enumerate(items):
         out.append(
             {
                 "problem_id": f"{name}-{i:05d}",
@@ -62,7 +62,7 @@ def _reasoning_gym(src: ProblemSource, seed: int, name: str, size: int) -> list[
 def _jsonl(src: ProblemSource, name: str, size: int) -> list[dict]:
     rows = read_jsonl(src.path, required=("question", "answer"))
     if len(rows) < size:
-        log.warning("%s: %s holds %d problems, fewer than size=%d; using all", name, src.path, len(rows), size)
+        log.warning("%s: %s holds %d problems, fewer than count=%d; using all", name, src.path, len(rows), size)
     out = []
     for i, row in enumerate(rows[:size]):
         out.append(
@@ -93,17 +93,17 @@ def build_benchmarks(cfg: ProblemsConfig, seed: int, train: list[dict]) -> list[
     records: list[dict] = []
     for name, src in cfg.benchmarks.items():
         # draw extra, then keep the first `size` unseen questions (generators may repeat easy items)
-        pool = load_source(src, _seed(seed, "bench", name), name, size=src.size * 2 + 8)
+        pool = load_source(src, _seed(seed, "bench", name), name, size=src.count * 2 + 8)
         kept = []
         for rec in pool:
             if rec["question"] in seen:
                 continue
             seen.add(rec["question"])
             kept.append({**rec, "benchmark": name})
-            if len(kept) == src.size:
+            if len(kept) == src.count:
                 break
-        if len(kept) < src.size:
-            log.warning("benchmark %s: only %d unique problems (asked %d)", name, len(kept), src.size)
+        if len(kept) < src.count:
+            log.warning("benchmark %s: only %d unique problems (asked %d)", name, len(kept), src.count)
         records += kept
     _check_unique(records, "problems.benchmarks")
     return records

@@ -28,12 +28,12 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
               "rule-based synthetic teacher, not by an LLM. They reproduce the *shape* of the paper's data "
               "(long reflective vs short CoT; dense vs elementary), so the numbers below test the pipeline "
               "and the direction of effects on a tiny student, not the paper's claims.", ""]
-    n_train = sum(s.size for s in cfg.problems.train)
-    n_bench = {b: cfg.problems.benchmarks[b].size for b in benches}
+    n_train = sum(s.count for s in cfg.problems.train)
+    n_bench = {b: cfg.problems.benchmarks[b].count for b in benches}
     L += ["## Run", "",
           "- Students: " + ", ".join(f"`{s}` ({i['source']}, {i['architecture']}, {i['parameters'] / 1e6:.1f}M parameters)"
                                      for s, i in sorted(students.items())),
-          f"- Training prompts: {n_train} ({', '.join(f'{s.task or s.path} x{s.size}' for s in cfg.problems.train)})",
+          f"- Training prompts: {n_train} ({', '.join(f'{s.task or s.path} x{s.count}' for s in cfg.problems.train)})",
           f"- Benchmarks: {', '.join(f'{b} ({n})' for b, n in n_bench.items())}; {sum(n_bench.values())} problems, "
           f"greedy, max {cfg.evaluate.max_new_tokens} new tokens, graded by math-verify",
           f"- Training: {cfg.train.method}, lr {cfg.train.lr}, {cfg.train.epochs} epochs, batch "

@@ -6,19 +6,21 @@ import logging
 from collections import Counter
 
 from .backends import GenRequest, Sampling, get_backend
+from .cache import GenerationCache, cached_generate
 from .config import PromptConfig, TeacherConfig
 from .grading import grade
 
 log = logging.getLogger(__name__)
 
 
-def build_messages(question: str, prompt: PromptConfig, system: str | None = None) -> tuple:
-    """Chat messages for one problem: the same for teachers, training and evaluation."""
+def build_messages(question: str, prompt: PromptConfig, system: str | None = None, template: str | None = None) -> tuple:
+    """Chat messages for one problem. Training and evaluation use `prompt`; a teacher may
+    override the system prompt and template (e.g. a long-CoT teacher's own instructions)."""
     messages = []
     system = system if system is not None else prompt.system
     if system:
         messages.append({"role": "system", "content": system})
-    messages.append({"role": "user", "content": prompt.template.format(problem=question)})
+    messages.append({"role": "user", "content": (template or prompt.template).format(problem=question)})
     return tuple(messages)
 
 
@@ -26,20 +28,22 @@ def make_backend(cfg: TeacherConfig):
     return get_backend(cfg.backend).from_teacher(cfg)
 
 
-def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptConfig, seed: int, backend=None):
-    """Generate, grade and filter. Returns (records, summary).
+def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptConfig, seed: int, backend=None,
+          cache_dir: str | None = None):
+    """Generate (through the generation cache in `cache_dir`, if given), grade and filter.
 
-    Records hold every kept response; `summary` counts sampled / correct / kept per the
-    filter policy, the teacher's accuracy, and mean response length.
+    Returns (records, summary). Records hold every kept response; `summary` counts sampled /
+    cached / generated / correct / kept, the teacher's accuracy, and mean response length.
     """
     backend = backend or make_backend(cfg)
     requests = [
-        GenRequest(f"{p['problem_id']}#{s}", build_messages(p["question"], prompt, cfg.system_prompt), s, p)
+        GenRequest(f"{p['problem_id']}#{s}", build_messages(p["question"], prompt, cfg.system_prompt, cfg.template), s, p)
         for p in problems
         for s in range(cfg.samples_per_problem)
     ]
     sampling = Sampling(cfg.temperature, cfg.top_p, cfg.max_tokens, seed)
-    results = backend.generate(requests, sampling)
+    cache = GenerationCache(cache_dir, backend.identity()) if cache_dir else None
+    results, counts = cached_generate(backend, requests, sampling, cache, chunk_size=cfg.batch_size * 4)
     by_problem: dict[str, list[dict]] = {}
     reasons: Counter = Counter()
     for req, res in zip(requests, results):
@@ -70,6 +74,8 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
     summary = {
         "role": role,
         "requests": n,
+        "generated": counts["generated"],
+        "cached": counts["cached"],
         "problems": len(problems),
         "correct": correct,
         "accuracy": round(100.0 * correct / n, 2) if n else 0.0,

@@ -6,7 +6,11 @@ teacher's response. The stage output is the final adapter (LoRA) or model (full)
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -28,6 +32,14 @@ def to_dataset(records: list[dict], prompt: PromptConfig):
         for r in records
     ]
     return Dataset.from_list(rows)
+
+
+def run_dir(work_dir: str, base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int) -> Path:
+    """Checkpoint folder keyed by everything that decides the result, so a resume never mixes runs."""
+    knobs = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("resume", "save_steps")}
+    key = json.dumps({"base": str(Path(base_dir).resolve()), "records": records, "cfg": knobs,
+                      "prompt": dataclasses.asdict(prompt), "seed": seed}, sort_keys=True, default=str)
+    return Path(work_dir) / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def sft_config(cfg: TrainConfig, seed: int, work_dir: str):
@@ -53,17 +65,24 @@ def sft_config(cfg: TrainConfig, seed: int, work_dir: str):
         seed=seed,
         data_seed=seed,
         logging_steps=1,
-        save_strategy="no",
+        save_strategy="steps" if cfg.resume else "no",
+        save_steps=cfg.save_steps,
+        save_total_limit=1,
         report_to="none",
         dataloader_num_workers=0,
         dataset_num_proc=None,
     )
 
 
-def lora_config(cfg: TrainConfig):
+def lora_config(cfg: TrainConfig, num_layers: int):
+    """PEFT LoraConfig; `lora.layers: N` adapts only the top N layers, so backprop stops below them."""
     from peft import LoraConfig
 
+    top = None
+    if cfg.lora.layers is not None:
+        top = list(range(max(num_layers - cfg.lora.layers, 0), num_layers))
     return LoraConfig(
+        layers_to_transform=top,
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
@@ -80,38 +99,43 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
 
     if not records:
         raise ValueError("no training records")
+    if not (Path(base_dir) / "config.json").exists():
+        raise FileNotFoundError(f"base model folder {base_dir} does not exist or holds no model; run its student stage first")
     set_seed(seed)
     tok = AutoTokenizer.from_pretrained(base_dir)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     dataset = to_dataset(records, prompt)
+    ckpt_dir = run_dir(work_dir, base_dir, records, cfg, prompt, seed)
     trainer = SFTTrainer(
         model=model,
-        args=sft_config(cfg, seed, work_dir),
+        args=sft_config(cfg, seed, str(ckpt_dir)),
         train_dataset=dataset,
         processing_class=tok,
-        peft_config=lora_config(cfg) if cfg.method == "lora" else None,
+        peft_config=lora_config(cfg, model.config.num_hidden_layers) if cfg.method == "lora" else None,
     )
     live = None
     if live_dir:
-        from dvclive import Live
-        from transformers.integrations import DVCLiveCallback
-
-        live = Live(live_dir, dvcyaml=False, save_dvc_exp=False)
-        trainer.add_callback(DVCLiveCallback(live=live))
+        live = _live_logger(live_dir)
+        trainer.add_callback(live)
     tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
+    resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None
+    if resume_from:
+        log.info("resuming from %s", resume_from)
     t0 = time.time()
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=resume_from)
     seconds = time.time() - t0
     if live is not None:
-        live.end()
+        live.live.end()
     with atomic_dir(out_dir) as tmp:
         trainer.model.save_pretrained(tmp)
         if cfg.method == "full":
             tok.save_pretrained(tmp)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)  # the output is saved: checkpoints are no longer needed
     epochs = cfg.epochs
     summary = {
+        "resumed_from_step": int(resume_from.rsplit("-", 1)[1]) if resume_from else 0,
         "method": cfg.method,
         "examples": len(records),
         "steps": result.global_step,
@@ -125,6 +149,34 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
              cfg.method, len(records), summary["steps"], summary["train_loss"], summary["tokens_per_second"], Path(out_dir))
     return summary
+
+
+def _live_logger(live_dir: str):
+    """Per-step loss and learning rate through DVCLive (plots/metrics/*.tsv, metrics.json).
+
+    DVCLive is told not to edit dvc.yaml nor create experiments: dvc.yaml declares the plots.
+    """
+    from dvclive import Live
+    from transformers import TrainerCallback
+
+    class LiveLoss(TrainerCallback):
+        def __init__(self):
+            self.live = Live(live_dir, dvcyaml=False, save_dvc_exp=False)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.live.step = state.global_step
+                self.live.log_metric("loss", float(logs["loss"]))
+                self.live.log_metric("learning_rate", float(logs.get("learning_rate", 0.0)))
+                self.live.make_summary()
+
+    return LiveLoss()
+
+
+def _last_checkpoint(folder: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
 
 
 def _last_loss(trainer) -> float:

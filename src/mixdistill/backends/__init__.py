@@ -4,6 +4,7 @@
     transformers  in-process batched generation with a Hugging Face model
     openai        any OpenAI-compatible HTTP server (vLLM serve, SGLang, TGI, transformers serve...)
     vllm          in-process offline batch generation with vllm.LLM (GPU; the `gpu` extra)
+    dataset       existing responses from a local JSONL/Parquet file or a Hugging Face dataset
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _REGISTRY = {
     "transformers": "mixdistill.backends.hf:TransformersBackend",
     "openai": "mixdistill.backends.openai:OpenAIBackend",
     "vllm": "mixdistill.backends.vllm:VLLMBackend",
+    "dataset": "mixdistill.backends.dataset:DatasetBackend",
 }
 NAMES = tuple(_REGISTRY)
 

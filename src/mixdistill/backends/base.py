@@ -34,4 +34,6 @@ class Backend(Protocol):
 
     def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]: ...
 
-    def describe(self) -> dict: ...
+    def identity(self) -> dict: ...  # what decides outputs (model, ...), for the generation cache
+
+    def describe(self) -> dict: ...  # provenance: identity plus transport details, never secrets

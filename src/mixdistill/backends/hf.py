@@ -10,6 +10,7 @@ import logging
 import time
 from pathlib import Path
 
+from ..io import DataError
 from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if not Path(path).exists() and Path(path).is_absolute():
+    if not Path(path).exists() and (Path(path).is_absolute() or path.startswith(".")):
         raise FileNotFoundError(f"model folder {path} does not exist")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -31,7 +32,7 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
         raise FileNotFoundError(f"cannot load a model from {path}: {exc}") from None
     except ValueError as exc:
         if "trust_remote_code" in str(exc):
-            raise ValueError(f"{path} needs custom code: set trust_remote_code: true for it in params.yaml") from None
+            raise DataError(f"{path} needs custom code: set trust_remote_code: true for it in params.yaml") from None
         raise
     if adapter:
         from peft import PeftModel
@@ -41,7 +42,7 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
     if not tok.chat_template:
-        raise ValueError(
+        raise DataError(
             f"the tokenizer in {path} has no chat template; use an instruct model or add chat_template.jinja to that folder"
         )
     return model.to(device).eval(), tok
@@ -61,6 +62,9 @@ class TransformersBackend:
         if unknown:
             raise ValueError(f"teachers.*.options: unknown key(s) {sorted(unknown)} for backend transformers; allowed: adapter, trust_remote_code")
         return cls(cfg.model, cfg.options.get("adapter"), cfg.batch_size, bool(cfg.options.get("trust_remote_code", False)))
+
+    def identity(self) -> dict:
+        return {"model": self.model_path, "adapter": self.adapter}
 
     def describe(self) -> dict:
         return {"backend": "transformers", "model": self.model_path, "adapter": self.adapter, "batch_size": self.batch_size}

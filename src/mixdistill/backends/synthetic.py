@@ -33,6 +33,9 @@ class SyntheticBackend:
     def from_teacher(cls, cfg) -> "SyntheticBackend":
         return cls(style=cfg.style, error_rate=cfg.error_rate)
 
+    def identity(self) -> dict:
+        return {"model": f"synthetic-{self.style}", "error_rate": self.error_rate}
+
     def describe(self) -> dict:
         return {"backend": "synthetic", "model": f"synthetic-{self.style}", "style": self.style,
                 "error_rate": self.error_rate, "synthetic": True}

@@ -1,0 +1,88 @@
+"""Existing teacher responses from a dataset: a local JSONL / JSON / Parquet file or a Hugging Face
+dataset id (many published distillation sets hold long- or short-CoT responses).
+
+    teachers.long: {backend: dataset, model: UWNSL/MATH_training_split_long_cot,
+                    options: {question_column: problem, response_column: solution, split: train}}
+
+Rows are matched to our problems by question text (whitespace-normalised); the k-th sample of a
+problem takes the k-th matching row. Problems without a row get an empty response, graded as
+'no_answer' and counted in the teacher's summary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+from .base import GenRequest, GenResult, Sampling
+
+log = logging.getLogger(__name__)
+OPTIONS = ("question_column", "response_column", "split")
+_LOCAL = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class DatasetBackend:
+    name = "dataset"
+
+    def __init__(self, source: str, question_column: str = "question", response_column: str = "response",
+                 split: str = "train"):
+        self.source, self.split = source, split
+        self.question_column, self.response_column = question_column, response_column
+        self._index: dict[str, list[str]] | None = None
+
+    @classmethod
+    def from_teacher(cls, cfg) -> "DatasetBackend":
+        unknown = sorted(set(cfg.options) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown dataset option(s) {unknown}; allowed: {', '.join(OPTIONS)}")
+        return cls(cfg.model, **cfg.options)
+
+    def identity(self) -> dict:
+        return {"dataset": self.source, "split": self.split, "question": self.question_column,
+                "response": self.response_column}
+
+    def describe(self) -> dict:
+        return {"backend": "dataset", "model": self.source, **self.identity()}
+
+    def rows(self):
+        from datasets import load_dataset
+
+        suffix = Path(self.source).suffix
+        if suffix in _LOCAL:
+            if not Path(self.source).exists():
+                raise FileNotFoundError(f"teacher dataset file {self.source} does not exist")
+            ds = load_dataset(_LOCAL[suffix], data_files=self.source, split="train")
+        else:
+            ds = load_dataset(self.source, split=self.split)
+        missing = [c for c in (self.question_column, self.response_column) if c not in ds.column_names]
+        if missing:
+            raise ValueError(f"{self.source} has no column(s) {missing}; its columns: {', '.join(ds.column_names)}"
+                             " (set options.question_column / options.response_column)")
+        return ds
+
+    def _load(self) -> dict[str, list[str]]:
+        if self._index is None:
+            index: dict[str, list[str]] = defaultdict(list)
+            for row in self.rows():
+                index[_norm(row[self.question_column])].append(row[self.response_column])
+            self._index = dict(index)
+        return self._index
+
+    def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]:
+        index = self._load()
+        out, missing = [], 0
+        for r in requests:
+            found = index.get(_norm(r.problem.get("question", "")), [])
+            if r.sample < len(found):
+                out.append(GenResult(found[r.sample], "stop", None))
+            else:
+                missing += 1
+                out.append(GenResult("", "stop", None))
+        if missing:
+            log.warning("%s: no response for %d of %d requests", self.source, missing, len(requests))
+        return out

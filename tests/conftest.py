@@ -1,0 +1,79 @@
+"""Shared fixtures: the tiny profile and a tiny random student built by the real student stage."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "tests" / "profiles" / "tiny.yaml"
+
+
+def write_params(folder: Path, **overrides) -> Path:
+    """The tiny profile with dotted-key overrides, written as folder/params.yaml."""
+    data = yaml.safe_load(TINY.read_text())
+    for key, value in overrides.items():
+        node = data
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_params(tmp_path_factory) -> Path:
+    return write_params(tmp_path_factory.mktemp("params"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_params) -> Path:
+    from stages import student
+
+    out = tmp_path_factory.mktemp("models") / "tiny" / "base"
+    assert student.main(["--params", str(tiny_params), "--name", "tiny", "--out", str(out)]) is None
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_params, tiny_model) -> Path:
+    """problems -> four synthetic teachers -> six mixes, in one folder (no training)."""
+    from stages import mix, problems, teach
+
+    d = tmp_path_factory.mktemp("run")
+    P = ["--params", str(tiny_params)]
+    problems.main([*P, "--train", str(d / "train.jsonl"), "--benchmarks", str(d / "bench.jsonl")])
+    for role in ("long", "short", "large", "small"):
+        teach.main([*P, "--role", role, "--problems", str(d / "train.jsonl"),
+                    "--out", str(d / f"teachers/{role}.jsonl"), "--metrics", str(d / f"metrics/teachers/{role}.json")])
+    pairs = {"long": ("long", "short"), "short": ("long", "short"), "mix_long": ("long", "short"),
+             "large": ("large", "small"), "small": ("large", "small"), "mix_large": ("large", "small")}
+    for recipe, (hard, easy) in pairs.items():
+        mix.main([*P, "--recipe", recipe, "--hard", str(d / f"teachers/{hard}.jsonl"), "--easy", str(d / f"teachers/{easy}.jsonl"),
+                  "--out", str(d / f"mixes/{recipe}.jsonl"), "--manifest", str(d / f"metrics/mixes/{recipe}.json")])
+    return d
+
+
+def copy_project(dest: Path) -> None:
+    """The files a DVC run needs: dvc.yaml, stages/, src/."""
+    shutil.copy(ROOT / "dvc.yaml", dest / "dvc.yaml")
+    shutil.copytree(ROOT / "stages", dest / "stages", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests need CUDA (vLLM, multi-GPU); they are skipped on CPU-only machines such as CI."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

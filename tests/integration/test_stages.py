@@ -1,0 +1,133 @@
+"""Every stage's main(argv) on the tiny random student: real TRL, PEFT, math-verify, no downloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from mixdistill.io import read_json, read_jsonl
+from stages import evaluate, gap, mix, problems, report, teach, train
+
+from ..conftest import write_params
+
+
+def test_problems_are_seeded_and_benchmarks_held_out(tmp_path, tiny_params):
+    outs = []
+    for i in range(2):
+        t, b = tmp_path / f"t{i}.jsonl", tmp_path / f"b{i}.jsonl"
+        problems.main(["--params", str(tiny_params), "--train", str(t), "--benchmarks", str(b)])
+        outs.append((t.read_bytes(), b.read_bytes()))
+    assert outs[0] == outs[1]
+    train_q = {r["question"] for r in read_jsonl(tmp_path / "t0.jsonl")}
+    bench = read_jsonl(tmp_path / "b0.jsonl")
+    assert len(train_q) == 10 and len(bench) == 7
+    assert not train_q & {r["question"] for r in bench}
+    assert {r["benchmark"] for r in bench} == {"chain_sum", "products"}
+    assert all({"problem_id", "question", "answer", "source"} <= r.keys() for r in bench)
+
+
+def test_teachers_and_mixes(tiny_run):
+    long_ = read_jsonl(tiny_run / "teachers/long.jsonl")
+    short = read_jsonl(tiny_run / "teachers/short.jsonl")
+    assert len(long_) == len(short) == 10 and all(r["correct"] for r in long_)
+    assert sum(len(r["response"].split()) for r in long_) > 3 * sum(len(r["response"].split()) for r in short)
+    small = read_json(tiny_run / "metrics/teachers/small.json")
+    assert small["requests"] == 10 and small["provenance"]["synthetic"] is True
+    assert small["kept_problems"] == small["correct"] < 10  # error_rate 0.2 in the tiny profile
+    m = read_json(tiny_run / "metrics/mixes/mix_long.json")
+    assert (m["examples"], m["from_hard"], m["from_easy"]) == (10, 2, 8)
+    ml = read_json(tiny_run / "metrics/mixes/mix_large.json")
+    assert ml["examples"] == small["kept_problems"] and ml["from_hard"] == round(0.2 * ml["examples"])
+
+
+def test_teacher_with_no_correct_answer_fails_mix_naming_it(tmp_path, tiny_run):
+    params = write_params(tmp_path, **{"teachers.short": {"backend": "synthetic", "style": "short", "error_rate": 1.0}})
+    teach.main(["--params", str(params), "--role", "short", "--problems", str(tiny_run / "train.jsonl"),
+                "--out", str(tmp_path / "short.jsonl"), "--metrics", str(tmp_path / "short.json")])
+    assert read_jsonl(tmp_path / "short.jsonl") == []
+    argv = ["--params", str(params), "--recipe", "mix_long", "--hard", str(tiny_run / "teachers/long.jsonl"),
+            "--easy", str(tmp_path / "short.jsonl"), "--out", str(tmp_path / "m.jsonl"), "--manifest", str(tmp_path / "m.json")]
+    from stages._common import run
+
+    assert run(mix.main, argv) == 2
+    with pytest.raises(ValueError, match="teacher 'short' has no correct response"):
+        mix.main(argv)
+    assert not (tmp_path / "m.jsonl").exists()
+
+
+def test_transformers_teacher_backend_on_tiny_model(tmp_path, tiny_run, tiny_model):
+    params = write_params(tmp_path, **{"teachers.large": {"backend": "transformers", "model": str(tiny_model),
+                                                          "max_tokens": 8, "samples_per_problem": 2, "temperature": 0.7,
+                                                          "filter": "keep_all"}})
+    out = tmp_path / "large.jsonl"
+    teach.main(["--params", str(params), "--role", "large", "--problems", str(tiny_run / "train.jsonl"),
+                "--out", str(out), "--metrics", str(tmp_path / "large.json")])
+    summary = read_json(tmp_path / "large.json")
+    assert summary["requests"] == 20 and summary["provenance"]["backend"] == "transformers"
+    records = read_jsonl(out)
+    assert len(records) == 20  # keep_all keeps every sample, graded
+    assert all(r["response_tokens"] <= 8 for r in records)
+    assert summary["truncated"] == sum(r["finish_reason"] == "length" for r in records)
+
+
+def _train(tmp_path, params, tiny_model, data, name):
+    out = tmp_path / name
+    train.main(["--params", str(params), "--base", str(tiny_model), "--data", str(data), "--out", str(out),
+                "--metrics", str(tmp_path / f"{name}.json"), "--live", str(tmp_path / f"live-{name}"),
+                "--work", str(tmp_path / "work")])
+    return out
+
+
+def test_lora_training_changes_only_the_adapter(tmp_path, tiny_params, tiny_model, tiny_run):
+    out = _train(tmp_path, tiny_params, tiny_model, tiny_run / "mixes/mix_long.jsonl", "lora")
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
+    weights = load_file(out / "adapter_model.safetensors")
+    lora_b = [v for k, v in weights.items() if "lora_B" in k]
+    assert lora_b and all(v.abs().sum() > 0 for v in lora_b)  # lora_B starts at zero: it moved
+    summary = read_json(tmp_path / "lora.json")
+    assert summary["examples"] == 10 and summary["steps"] == 3 and summary["train_tokens"] > 0
+    loss = (tmp_path / "live-lora/plots/metrics/loss.tsv").read_text().splitlines()
+    assert loss[0].split("\t")[:2] == ["step", "loss"] and len(loss) == 1 + summary["steps"]
+
+
+def test_full_finetune_changes_the_weights(tmp_path, tiny_model, tiny_run):
+    params = write_params(tmp_path, **{"train.method": "full", "train.lr": 0.01})
+    out = _train(tmp_path, params, tiny_model, tiny_run / "mixes/short.jsonl", "full")
+    before, after = load_file(tiny_model / "model.safetensors"), load_file(out / "model.safetensors")
+    changed = [k for k in before if not before[k].equal(after[k])]
+    assert len(changed) > len(before) // 2
+    assert (out / "tokenizer.json").exists()
+
+
+def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
+    adapter = _train(tmp_path, tiny_params, tiny_model, tiny_run / "mixes/long.jsonl", "long")
+    m = tmp_path / "metrics"
+    for recipe, model in (("base", tiny_model), ("long", adapter)):
+        evaluate.main(["--params", str(tiny_params), "--base", str(tiny_model), "--model", str(model),
+                       "--benchmarks", str(tiny_run / "bench.jsonl"), "--predictions", str(tmp_path / f"pred/tiny-{recipe}.jsonl"),
+                       "--metrics", str(m / f"eval/tiny-{recipe}.json")])
+    ev = read_json(m / "eval/tiny-long.json")
+    assert set(ev["accuracy"]) == {"chain_sum", "products", "average"} and ev["n"] == {"chain_sum": 4, "products": 3}
+    preds = read_jsonl(tmp_path / "pred/tiny-long.jsonl")
+    assert len(preds) == 7 and all(p["reason"] in {"correct", "no_answer", "parse_failure", "mismatch", "truncated"} for p in preds)
+    assert all(p["response_tokens"] <= 16 for p in preds)
+    gap.main(["--evals", str(m / "eval"), "--out", str(m / "gap.json")])
+    g = read_json(m / "gap.json")
+    assert set(g) == {"tiny"} and "p_base" in g["tiny"]
+    for sub in ("teachers", "mixes"):
+        (m / sub).mkdir(parents=True, exist_ok=True)
+        for f in (tiny_run / "metrics" / sub).glob("*.json"):
+            (m / sub / f.name).write_text(f.read_text())
+    (m / "students").mkdir()
+    (m / "students/tiny.json").write_text(json.dumps({"source": "random", "architecture": "LlamaForCausalLM", "parameters": 3_200_000}))
+    report.main(["--params", str(tiny_params), "--metrics", str(m), "--predictions", str(tmp_path / "pred"),
+                 "--out", str(tmp_path / "report.md"), "--plots", str(tmp_path / "plots")])
+    md = (tmp_path / "report.md").read_text()
+    assert "Synthetic teachers" in md and "| Long CoT |" in md and "Base (untrained)" in md
+    assert "chain_sum (4), products (3)" in md
+    for png in ("recipes.png", "lengths.png"):
+        assert (tmp_path / "plots" / png).read_bytes()[:4] == b"\x89PNG"

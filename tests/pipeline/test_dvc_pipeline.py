@@ -1,0 +1,167 @@
+"""The DVC graph itself: a real `dvc repro`, then `dvc exp run -S ...` reruns only what the change touches."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..conftest import copy_project, write_params
+
+RECIPES = ["long", "short", "large", "small", "mix_long", "mix_large"]
+ALL = (
+    {"problems", "student@tiny", "gap", "report"}
+    | {f"teach@{r}" for r in ("long", "short", "large", "small")}
+    | {f"mix@{r}" for r in RECIPES}
+    | {f"train@tiny-{r}" for r in RECIPES}
+    | {f"evaluate@tiny-{r}" for r in ["base", *RECIPES]}
+)
+
+
+def _env():
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # python and dvc of this venv
+    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@example.com", DVC_NO_ANALYTICS="1", PYTHONPATH="",
+               AWS_REQUEST_CHECKSUM_CALCULATION="when_required", AWS_RESPONSE_CHECKSUM_VALIDATION="when_required")
+    return env
+
+
+def _sh(repo, *cmd) -> str:
+    p = subprocess.run(cmd, cwd=repo, env=_env(), capture_output=True, text=True)
+    assert p.returncode == 0, f"{' '.join(cmd)} failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return p.stdout + p.stderr
+
+
+def _ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("pipeline")
+    copy_project(repo)
+    write_params(repo)
+    _sh(repo, "git", "init", "-q", "-b", "main")
+    _sh(repo, "dvc", "init", "-q")
+    _sh(repo, "git", "add", "-A")
+    _sh(repo, "git", "commit", "-qm", "project")
+    out = _sh(repo, "dvc", "repro")
+    assert _ran(out) == ALL
+    _sh(repo, "git", "add", "-A")
+    _sh(repo, "git", "commit", "-qm", "baseline run")
+    assert "up to date" in _sh(repo, "dvc", "status")
+    return repo
+
+
+def test_mix_weight_reruns_only_the_mix_long_chain(repo):
+    ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5"))
+    must = {"mix@mix_long", "train@tiny-mix_long", "evaluate@tiny-mix_long", "report"}
+    assert must <= ran <= must | {"gap"}, ran  # gap reruns only if the eval metrics changed
+    shown = _sh(repo, "dvc", "exp", "show", "--md")
+    assert "mix.weight" in shown
+
+
+def test_one_teacher_change_reruns_only_its_descendants(repo):
+    ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "teachers.small.error_rate=0.5"))
+    assert "teach@small" in ran
+    untouched = {"problems", "student@tiny", "teach@long", "teach@short", "teach@large",
+                 "mix@long", "mix@short", "mix@mix_long", "train@tiny-long", "train@tiny-short",
+                 "train@tiny-mix_long", "evaluate@tiny-base", "evaluate@tiny-long"}
+    assert not ran & untouched, ran & untouched
+    assert ran <= {"teach@small", "mix@large", "mix@small", "mix@mix_large", "train@tiny-large", "train@tiny-small",
+                   "train@tiny-mix_large", "evaluate@tiny-large", "evaluate@tiny-small", "evaluate@tiny-mix_large",
+                   "gap", "report"}
+
+
+def test_metrics_diff_names_what_it_compares(repo):
+    _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=1.0")
+    diff = _sh(repo, "dvc", "metrics", "diff", "--md")
+    assert "metrics/mixes/mix_long.json" in diff and "from_hard" in diff
+
+
+def test_sweep_collects_every_weight_tried(repo):
+    """The experiments above tried mix.weight 0.2 (baseline), 0.5 and 1.0: the sweep plot has all three."""
+    script = Path(__file__).resolve().parents[2] / "scripts/sweep.py"
+    _sh(repo, sys.executable, str(script), "--out", "plots/sweep")
+    rows = (repo / "plots/sweep.tsv").read_text().splitlines()
+    assert rows[0] == "weight\tstudent\taccuracy\texperiment"
+    assert sorted(float(r.split("\t")[0]) for r in rows[1:]) == [0.2, 0.5, 1.0]
+    assert (repo / "plots/sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_s3_remote_push_pull_then_nothing_to_run(repo, tmp_path):
+    """A real S3-compatible server (moto) on 127.0.0.1: push outputs and run-cache, clone, pull, repro runs nothing."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(endpoint, timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        req = urllib.request.Request(f"{endpoint}/mixdistill-cache", method="PUT")  # create the bucket
+        urllib.request.urlopen(req, timeout=10)
+
+        def remote(where):
+            _sh(where, "dvc", "remote", "modify", "--local", "shared", "access_key_id", "testing")
+            _sh(where, "dvc", "remote", "modify", "--local", "shared", "secret_access_key", "testing")
+
+        _sh(repo, "git", "reset", "-q", "--hard")  # back to the committed baseline run
+        _sh(repo, "dvc", "checkout", "-f")
+        _sh(repo, "dvc", "remote", "add", "-d", "shared", "s3://mixdistill-cache/dvc")
+        _sh(repo, "dvc", "remote", "modify", "shared", "endpointurl", endpoint)
+        remote(repo)
+        _sh(repo, "git", "add", ".dvc/config")
+        _sh(repo, "git", "commit", "-qm", "shared S3 remote")
+        assert "testing" not in (repo / ".dvc" / "config").read_text()  # credentials stay in config.local
+        _sh(repo, "dvc", "push", "--run-cache")
+
+        clone = tmp_path / "clone"
+        _sh(tmp_path, "git", "clone", "-q", str(repo), str(clone))
+        remote(clone)
+        _sh(clone, "dvc", "pull", "--run-cache")
+        out = _sh(clone, "dvc", "repro")
+        assert _ran(out) == set(), _ran(out)
+        assert (clone / "models" / "tiny" / "mix_long" / "adapter_model.safetensors").exists()
+        assert "up to date" in _sh(clone, "dvc", "status")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
+    """The CML workflow is valid YAML, and the report script it runs works against a base revision."""
+    import yaml
+
+    wf = yaml.safe_load((Path(__file__).resolve().parents[2] / ".github/workflows/cml.yaml").read_text())
+    steps = [s.get("run", "") for s in wf["jobs"]["report-cpu"]["steps"]]
+    assert any("scripts/pr-report.sh main" in s for s in steps) and any("cml comment create" in s for s in steps)
+    script = Path(__file__).resolve().parents[2] / "scripts/pr-report.sh"
+    _sh(repo, "git", "checkout", "-q", "-b", "pr-weight")
+    params = (repo / "params.yaml").read_text().replace("weight: 0.2", "weight: 0.8", 1)
+    (repo / "params.yaml").write_text(params)
+    _sh(repo, "dvc", "repro")
+    out = tmp_path / "pr.md"
+    _sh(repo, "bash", str(script), "main", str(out))
+    md = out.read_text()
+    assert "| mix.weight" in md and "0.2" in md and "0.8" in md
+    assert "metrics/mixes/mix_long.json" in md and "from_hard" in md
+    assert "Full report" in md
+    _sh(repo, "git", "checkout", "-q", "-f", "main")
+    _sh(repo, "dvc", "checkout", "-f")
