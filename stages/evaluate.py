@@ -1,9 +1,6 @@
 """Stage evaluate@STUDENT-RECIPE: greedy benchmark generation, graded with math-verify."""
 
-from pathlib import Path
-
-from mixdistill.backends.hf import TransformersBackend
-from mixdistill.evaluate import evaluate
+from mixdistill.evaluate import evaluate, make_backend
 from mixdistill.io import read_jsonl, write_json, write_jsonl
 
 from ._common import config, log, parser, run
@@ -19,10 +16,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     cfg = config(args)
     bench = read_jsonl(args.benchmarks, required=("problem_id", "question", "answer", "benchmark"))
-    model, adapter = args.model, None
-    if (Path(args.model) / "adapter_config.json").exists():
-        model, adapter = args.base, args.model
-    backend = TransformersBackend(model, adapter, cfg.evaluate.batch_size)
+    backend = make_backend(cfg.evaluate, args.base, args.model)
     predictions, metrics = evaluate(backend, bench, cfg.evaluate, cfg.prompt, cfg.seed)
     write_jsonl(args.predictions, predictions)
     write_json(args.metrics, metrics)

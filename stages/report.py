@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from mixdistill.io import package_versions, read_json, read_jsonl, write_text
-from mixdistill.report import plot_lengths, plot_recipes, render_markdown
+from mixdistill.report import plot_gap_sizes, plot_lengths, plot_recipes, render_markdown
 
 from ._common import config, parser, run
 from .gap import load_evals
@@ -30,9 +30,15 @@ def main(argv=None):
     plots = [Path(args.plots) / "recipes.png", Path(args.plots) / "lengths.png"]
     plot_recipes(evals, str(plots[0]))
     plot_lengths(lengths, str(plots[1]))
+    gap, students = read_json(m / "gap.json"), _by_name(m / "students")
+    sizes = Path(args.plots) / "gap_sizes.png"
+    if plot_gap_sizes(gap, students, str(sizes)):
+        plots.append(sizes)
+    elif sizes.exists():
+        sizes.unlink()  # a stale plot from a run with more students
     rel = [os.path.relpath(p, Path(args.out).parent) for p in plots]
-    md = render_markdown(cfg, evals, read_json(m / "gap.json"), _by_name(m / "teachers"), _by_name(m / "mixes"),
-                         train, _by_name(m / "students"), package_versions(), rel)
+    md = render_markdown(cfg, evals, gap, _by_name(m / "teachers"), _by_name(m / "mixes"),
+                         train, students, package_versions(), rel, _by_name(m / "analysis"))
     write_text(args.out, md)
 
 

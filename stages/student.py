@@ -17,6 +17,7 @@ def main(argv=None):
     if args.name not in cfg.students:
         raise ConfigError([f"students.{args.name}: not defined; defined: {', '.join(cfg.students)}"], args.params)
     info = import_student(cfg.students[args.name], args.out, cfg.seed)
+    info["family"] = cfg.students[args.name].family
     if args.info:
         write_json(args.info, info)
 

@@ -18,7 +18,8 @@ def main(argv=None):
     cfg = config(args)
     records = read_jsonl(args.data, required=("question", "response"))
     summary = train(args.base, records, cfg.train, cfg.prompt, cfg.seed, args.out, args.live, args.work)
-    write_json(args.metrics, summary)
+    if summary is not None:  # rank 0 only, under accelerate launch
+        write_json(args.metrics, summary)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,8 @@ class GenerationCache:
             for line in fh:
                 try:
                     rec = json.loads(line)
+                    if rec["key"] == "_identity":  # the file's header: which teacher it belongs to
+                        continue
                     self.entries[rec["key"]] = GenResult(rec["text"], rec["finish_reason"], rec.get("tokens"))
                 except (json.JSONDecodeError, KeyError):
                     self.corrupt_lines += 1  # a write cut short by a kill: regenerate that entry

@@ -55,9 +55,22 @@ class PromptConfig:
 
 @dataclass(frozen=True)
 class ProblemSource:
-    source: Literal["reasoning_gym", "jsonl"] = "reasoning_gym"
+    """Where problems come from.
+
+    reasoning_gym: a seeded generator (`task`, `config`); file: a local JSONL/JSON/Parquet/CSV (`path`);
+    hf: a Hugging Face dataset id (`path`, `subset`, `split`); registry: a named benchmark or training
+    set (`task`: math500, gsm8k, amc23, aime24, olympiadbench, math_train) with its known mapping.
+    """
+
+    source: Literal["reasoning_gym", "jsonl", "file", "hf", "registry"] = "reasoning_gym"
     task: str = ""
     path: str = ""
+    subset: Optional[str] = None
+    split: str = "train"
+    question_field: str = "question"
+    answer_field: str = "answer"
+    answer_format: Literal["plain", "boxed", "gsm8k"] = "plain"  # how the gold answer sits in answer_field
+    grading: Literal["boxed", "numeric"] = "boxed"  # numeric: fall back to the last number (GSM8K style)
     count: int = field(default=0, metadata=_range(1))  # not "size": DVC's run-cache ignores keys named size
     config: dict = field(default_factory=dict)
 
@@ -139,12 +152,23 @@ class TrainConfig:
     # they change how a run survives a kill, not its result.
     resume: bool = False
     save_steps: int = field(default=50, metadata=_range(1))
+    # how the train stage is started: "python", or e.g. "accelerate launch --config_file
+    # configs/accelerate/ddp.yaml" for DDP / FSDP / DeepSpeed (interpolated into dvc.yaml's command)
+    launch: str = "python"
 
 
 @dataclass(frozen=True)
 class EvalConfig:
+    backend: Literal["transformers", "vllm"] = "transformers"
     batch_size: int = field(default=16, metadata=_range(1))
     max_new_tokens: int = field(default=256, metadata=_range(1))
+    options: dict = field(default_factory=dict)  # vllm engine options (tensor_parallel_size, max_model_len, ...)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    style_samples: int = field(default=16, metadata=_range(1))  # responses per recipe scored for the style shift
+    top_k: int = field(default=15, metadata=_range(1))  # most-shifted tokens listed per recipe
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,7 @@ class Config:
     mix: MixConfig = field(default_factory=MixConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def recipe_weight(self, recipe: str) -> float:
         """Fraction of a recipe's examples taken from its pair's hard teacher."""
@@ -279,7 +304,7 @@ def _join(path: str, key) -> str:
 
 def _check(cfg: Config, errors: list[str]) -> None:
     """Cross-field checks; each group runs on its own so one broken field hides nothing else."""
-    for check in (_check_prompt, _check_problems, _check_students, _check_teachers):
+    for check in (_check_prompt, _check_problems, _check_students, _check_teachers, _check_launch):
         try:
             check(cfg, errors)
         except (TypeError, AttributeError, ValueError):  # a field of the wrong type, already reported
@@ -305,8 +330,11 @@ def _check_problems(cfg: Config, errors: list[str]) -> None:
             errors.append(f"{path}.count: must be set to a positive integer")
         if src.source == "reasoning_gym" and not src.task:
             errors.append(f"{path}.task: required for source reasoning_gym (a reasoning-gym dataset name)")
-        if src.source == "jsonl" and not src.path:
-            errors.append(f"{path}.path: required for source jsonl (a JSONL file with question and answer)")
+        if src.source in ("jsonl", "file", "hf") and not src.path:
+            what = "a Hugging Face dataset id" if src.source == "hf" else "a JSONL/JSON/Parquet/CSV file"
+            errors.append(f"{path}.path: required for source {src.source} ({what})")
+        if src.source == "registry" and not src.task:
+            errors.append(f"{path}.task: required for source registry (a named benchmark, e.g. math500)")
 
 
 def _check_students(cfg: Config, errors: list[str]) -> None:
@@ -323,6 +351,12 @@ def _check_students(cfg: Config, errors: list[str]) -> None:
             errors.append(f"students.{name}.path: required for source pretrained (a local folder or hub id)")
         if st.source == "random" and not (st.path or (st.package and st.file)):
             errors.append(f"students.{name}: source random needs a tokenizer: path, or package and file of a GGUF")
+
+
+def _check_launch(cfg: Config, errors: list[str]) -> None:
+    first = cfg.train.launch.split()[0] if cfg.train.launch.strip() else ""
+    if first not in ("python", "python3", "accelerate", "torchrun"):
+        errors.append(f"train.launch: {cfg.train.launch!r} must start with python, accelerate or torchrun")
 
 
 def _check_teachers(cfg: Config, errors: list[str]) -> None:
@@ -352,7 +386,8 @@ REQUIRED = (
     "teachers.long", "teachers.short", "teachers.large", "teachers.small", "mix.weight", "mix.large_weight",
     "train.method", "train.lr", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
     "train.scheduler", "train.warmup_ratio", "train.weight_decay", "train.gradient_checkpointing", "train.lora",
-    "evaluate.batch_size", "evaluate.max_new_tokens",
+    "train.launch", "evaluate.backend", "evaluate.batch_size", "evaluate.max_new_tokens", "evaluate.options",
+    "analysis.style_samples", "analysis.top_k",
 )
 
 

@@ -20,7 +20,8 @@ def evaluate(backend, benchmarks: list[dict], cfg: EvalConfig, prompt: PromptCon
     results = backend.generate(requests, Sampling(0.0, 1.0, cfg.max_new_tokens, seed))
     predictions = []
     for p, res in zip(benchmarks, results):
-        g = grade(res.text, p["answer"], truncated=res.finish_reason == "length")
+        g = grade(res.text, p["answer"], truncated=res.unfinished,
+                  numeric_fallback=p.get("grading") == "numeric")
         predictions.append(
             {
                 "problem_id": p["problem_id"],
@@ -36,6 +37,25 @@ def evaluate(backend, benchmarks: list[dict], cfg: EvalConfig, prompt: PromptCon
             }
         )
     return predictions, summarise(predictions)
+
+
+def make_backend(cfg: EvalConfig, base: str, model: str, work: str = ".cache/merged"):
+    """The generation backend for evaluating `model` (a base folder, a full model, or a LoRA adapter over `base`).
+
+    transformers merges an adapter in memory; vLLM needs a full model, so an adapter is merged once into
+    `work`/<hash>/ (outside DVC outputs) and loaded from there.
+    """
+    from pathlib import Path
+
+    from .backends.hf import TransformersBackend, merge_adapter
+
+    adapter = model if (Path(model) / "adapter_config.json").exists() else None
+    if cfg.backend == "transformers":
+        return TransformersBackend(base if adapter else model, adapter, cfg.batch_size)
+    from .backends.vllm import VLLMBackend
+
+    path = merge_adapter(base, adapter, work) if adapter else model
+    return VLLMBackend(path, **cfg.options)
 
 
 def summarise(predictions: list[dict]) -> dict:

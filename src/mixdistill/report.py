@@ -19,7 +19,7 @@ def _fmt(x, signed=False) -> str:
 
 
 def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: dict, train: dict,
-                    students: dict, versions: dict, plots: list[str]) -> str:
+                    students: dict, versions: dict, plots: list[str], analysis: dict | None = None) -> str:
     synthetic = [r for r, t in sorted(teachers.items()) if t.get("provenance", {}).get("backend") == "synthetic"]
     benches = sorted(cfg.problems.benchmarks)
     L = ["# Mix Distillation study", ""]
@@ -54,7 +54,7 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
                      f"{m['from_easy']} ({m['easy_teacher']}) | {m['dropped_not_common']} |")
     for student in sorted(evals):
         ev = evals[student]
-        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | truncated | train loss |",
+        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | unfinished | train loss |",
               "|---|" + "---|" * (len(benches) + 4)]
         for r in ORDER:
             if r not in ev:
@@ -72,12 +72,37 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
             if key in g:
                 L.append(f"| {name} | {_fmt(g[key], True)} | ±{_fmt(g[key + '_noise95'])} | "
                          f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} |")
+        L += _analysis_section(student, (analysis or {}).get(student))
     L += ["", "Accuracies are percentages; the average is the plain mean over benchmarks (as in the paper). "
           "The noise band is 1.96 binomial standard errors of the difference; with a few dozen problems per "
           "benchmark, differences of several points are expected by chance alone.", ""]
     for p in plots:
         L += [f"![{Path(p).stem}]({p})", ""]
     return "\n".join(L)
+
+
+def _analysis_section(student: str, a: dict | None) -> list[str]:
+    if not a:
+        return []
+    L = ["", f"### Length, finishing and reflection (`{student}`)", "",
+         "| recipe | mean tokens | max | unfinished | of which looped | no final answer | 'wait' /100 | 'alternatively' /100 | 'let me check' /100 |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for r in ORDER:
+        if r in a:
+            s = a[r]["length"]
+            m = s["markers_per_100"]
+            L.append(f"| {LABEL[r]} | {s['response_tokens_mean']} | {s['response_tokens_max']} | {_fmt(s['truncated_pct'])}% | "
+                     f"{_fmt(s.get('looped_pct'))}% | "
+                     f"{_fmt(s['no_answer_pct'])}% | {m['wait']} | {m['alternatively']} | {m['let me check']} |")
+    L += ["", f"### Speaking-style shift (`{student}`)", "",
+          "Tokens the trained student generated that the base student ranked lowest (mean 0-based rank under the "
+          "base student; the trained student chose each greedily, at rank 0). Tokens seen fewer than 3 times are left out.", "",
+          "| recipe | most-shifted tokens (mean rank, count) |", "|---|---|"]
+    for r in ORDER:
+        if r in a and a[r].get("style_shift"):
+            toks = ", ".join(f"`{t['token']}` ({t['mean_rank_shift']:.0f}, {t['count']})" for t in a[r]["style_shift"][:10])
+            L.append(f"| {LABEL[r]} | {toks} |")
+    return L
 
 
 def plot_recipes(evals: dict, out: str) -> None:
@@ -117,6 +142,34 @@ def plot_lengths(lengths: dict, out: str) -> None:
     plt.setp(ax.get_xticklabels(), rotation=20)
     fig.tight_layout()
     _save(fig, out)
+
+
+def plot_gap_sizes(gap: dict, students: dict, out: str) -> bool:
+    """Δ_Long and Δ_Large against student size, one line per family (the paper's figures 2-3).
+    Drawn only when two or more students ran; returns whether it was."""
+    rows = [(s, students[s].get("family") or "students", students[s]["parameters"] / 1e9, g)
+            for s, g in gap.items() if s in students and "delta_long" in g]
+    if len(rows) < 2:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, key, title in ((axes[0], "delta_long", "Δ_Long = P_Long − P_Short"), (axes[1], "delta_large", "Δ_Large = P_Large − P_Small")):
+        for family in sorted({r[1] for r in rows}):
+            pts = sorted((size, g[key]) for _, f, size, g in rows if f == family and key in g)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=family)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("student parameters (billions)")
+        ax.set_title(title)
+    axes[0].set_ylabel("accuracy difference (points)")
+    axes[0].legend()
+    fig.tight_layout()
+    _save(fig, out)
+    return True
 
 
 def _save(fig, out: str) -> None:

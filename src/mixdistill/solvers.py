@@ -144,9 +144,8 @@ def solve_arithmetic(expression: str) -> Solution:
         neg = [-t for t in terms if t < 0]
         p, n = sum(pos, Fraction(0)), sum(neg, Fraction(0))
         alternative = [
-            f"The positive terms add up to {' + '.join(_fmt(t) for t in pos) or '0'} = {_fmt(p)}.",
-            f"The negative terms add up to {' + '.join(_fmt(t) for t in neg) or '0'} = {_fmt(n)}.",
-            f"So the total is {_fmt(p)} - {_fmt(n)} = {_fmt(p - n)}.",
+            f"Positive terms: {' + '.join(_fmt(t) for t in pos) or '0'} = {_fmt(p)}; negative terms: "
+            f"{' + '.join(_fmt(t) for t in neg) or '0'} = {_fmt(n)}; so {_fmt(p)} - {_fmt(n)} = {_fmt(p - n)}."
         ]
     if steps:
         last_work, last_result = steps[-1]
@@ -183,10 +182,9 @@ def solve_linear(equation: str, var: str) -> Solution:
         raise Unsolvable(f"not a linear equation in {var}: {equation}")
     value = c / a
     ax = f"{_fmt(a)}*{var}" if a != 1 else var
-    steps = [
-        (f"{_fmt(Fraction(str(b2)))} - ({_fmt(Fraction(str(b1)))})", _fmt(c)),
-        (f"{ax} = {_fmt(c)}, so {var} = {_fmt(c)} / {_render(a, '/')}", _fmt(value)),
-    ]
+    steps = [(f"{ax} = {_fmt(c)}, so {var} = {_fmt(c)} / {_render(a, '/')}", _fmt(value))]
+    if b1 != 0:  # move the constant across first
+        steps.insert(0, (f"{_fmt(Fraction(str(b2)))} - ({_fmt(Fraction(str(b1)))})", _fmt(c)))
     dense = f"{equation.strip()} ⇒ {ax} = {_fmt(c)} ⇒ {var} = {_fmt(value)}"
     lhs_at = _fmt(Fraction(str(lhs.subs(x, sympy.Rational(str(value))))))
     rhs_at = _fmt(Fraction(str(rhs.subs(x, sympy.Rational(str(value))))))

@@ -47,7 +47,7 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
     by_problem: dict[str, list[dict]] = {}
     reasons: Counter = Counter()
     for req, res in zip(requests, results):
-        truncated = res.finish_reason == "length"
+        truncated = res.unfinished
         g = grade(res.text, req.problem["answer"], truncated=truncated)
         reasons[g.reason] += 1
         by_problem.setdefault(req.problem["problem_id"], []).append(
@@ -81,7 +81,7 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
         "accuracy": round(100.0 * correct / n, 2) if n else 0.0,
         "kept_responses": len(records),
         "kept_problems": kept_problems,
-        "truncated": sum(1 for r in results if r.finish_reason == "length"),
+        "truncated": sum(1 for r in results if r.unfinished),
         "reasons": dict(sorted(reasons.items())),
         "mean_response_words": round(sum(len(r["response"].split()) for r in records) / max(len(records), 1), 1),
         "provenance": {**backend.describe(), "sampling": sampling.__dict__, "filter": cfg.filter},
@@ -94,9 +94,9 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
 def select(samples: list[dict], policy: str) -> list[dict]:
     """Rejection filtering of one problem's samples: first_correct, all_correct or keep_all.
 
-    Truncated responses are dropped by every policy but keep_all.
+    Unfinished responses (truncated at max tokens, or stopped in a loop) are dropped by every policy but keep_all.
     """
     if policy == "keep_all":
         return samples
-    good = [s for s in samples if s["correct"] and s["finish_reason"] != "length"]
+    good = [s for s in samples if s["correct"] and s["finish_reason"] not in ("length", "repetition")]
     return good[:1] if policy == "first_correct" else good

@@ -92,7 +92,7 @@ def lora_config(cfg: TrainConfig, num_layers: int):
 
 
 def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int,
-          out_dir: str, live_dir: str | None, work_dir: str) -> dict:
+          out_dir: str, live_dir: str | None, work_dir: str) -> dict | None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
     from trl import SFTTrainer
@@ -115,11 +115,14 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
         processing_class=tok,
         peft_config=lora_config(cfg, model.config.num_hidden_layers) if cfg.method == "lora" else None,
     )
+    main = trainer.is_world_process_zero()  # under accelerate launch only rank 0 logs and writes
+    rank, world = trainer.args.process_index, trainer.args.world_size
     live = None
-    if live_dir:
+    if live_dir and main:
         live = _live_logger(live_dir)
         trainer.add_callback(live)
     tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
+    log.info("rank %d/%d: %d examples, %d tokens per epoch", rank, world, len(records), tokens)
     resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None
     if resume_from:
         log.info("resuming from %s", resume_from)
@@ -128,14 +131,29 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     seconds = time.time() - t0
     if live is not None:
         live.live.end()
+    # FSDP / ZeRO-3 shard the weights: every rank must take part in gathering them for the save
+    sharded = world > 1 and (getattr(trainer, "is_fsdp_enabled", False) or getattr(trainer, "is_deepspeed_enabled", False))
+    staging = Path(out_dir).parent / f".{Path(out_dir).name}.gathered"
+    if sharded:
+        trainer.save_model(str(staging))
+    trainer.accelerator.wait_for_everyone()
+    if not main:
+        return None
     with atomic_dir(out_dir) as tmp:
-        trainer.model.save_pretrained(tmp)
+        if sharded:
+            for f in staging.iterdir():
+                if f.name != "training_args.bin":
+                    shutil.move(str(f), tmp / f.name)
+            shutil.rmtree(staging)
+        else:
+            trainer.model.save_pretrained(tmp)
         if cfg.method == "full":
             tok.save_pretrained(tmp)
     shutil.rmtree(ckpt_dir, ignore_errors=True)  # the output is saved: checkpoints are no longer needed
     epochs = cfg.epochs
     summary = {
         "resumed_from_step": int(resume_from.rsplit("-", 1)[1]) if resume_from else 0,
+        "world_size": world,
         "method": cfg.method,
         "examples": len(records),
         "steps": result.global_step,

@@ -78,6 +78,10 @@ CASES = {
         ("evaluate", "--params", p, "--base", _no_template(t, m), "--model", _no_template(t / "x", m),
          "--benchmarks", _jsonl(t / "b.jsonl", [_bench(0)]), "--predictions", t / "p.jsonl", "--metrics", t / "m.json"),
         "has no chat template; use an instruct model or add chat_template.jinja"),
+    "model that needs trust_remote_code": lambda t, m, p: (
+        ("evaluate", "--params", p, "--base", _needs_remote_code(t, m), "--model", t / "remote-code",
+         "--benchmarks", _jsonl(t / "b.jsonl", [_bench(0)]), "--predictions", t / "p.jsonl", "--metrics", t / "m.json"),
+        "needs custom code: set trust_remote_code: true"),
     "unknown reasoning-gym task": lambda t, m, p: (
         ("problems", "--params", write_params(t / "u", **{"problems.train": [{"task": "chian_sum", "count": 3}]}),
          "--train", t / "t.jsonl", "--benchmarks", t / "b.jsonl"),
@@ -88,6 +92,17 @@ CASES = {
          "--train", t / "t.jsonl", "--benchmarks", t / "b.jsonl"),
         "reasoning-gym task 'chain_sum' rejected config"),
 }
+
+
+def _needs_remote_code(t, m):
+    d = t / "remote-code"
+    shutil.copytree(m, d)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg.update(model_type="mixdistill_custom", auto_map={"AutoConfig": "custom.CustomConfig",
+                                                         "AutoModelForCausalLM": "custom.CustomModel"})
+    (d / "config.json").write_text(json.dumps(cfg))
+    (d / "custom.py").write_text("raise RuntimeError('remote code must not run without trust_remote_code')\n")
+    return d
 
 
 def _fake_gguf(t):

@@ -121,11 +121,23 @@ def test_unwritable_output_names_the_path(tmp_path, tiny_params):
                               "--benchmarks", tmp_path / "b.jsonl"), env=ENV, cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 2
     assert f"cannot create output folder {blocker}" in p.stderr and "Traceback" not in p.stderr
-    if Path("/dev/full").exists():  # a write that hits a full disk
-        with pytest.raises(OSError, match="No space left on device"):
-            with open("/dev/full", "w") as fh:
-                fh.write("x" * 10_000)
-                fh.flush()
+
+
+def test_full_disk_names_the_path_and_leaves_no_partial_file(tmp_path, tiny_params):
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        params = write_params(tmp_path, **{"problems.train": [{"task": "chain_sum", "count": 3000}]})
+        p = subprocess.run(_stage("problems", "--params", params, "--train", disk / "train.jsonl",
+                                  "--benchmarks", disk / "b.jsonl"), env=ENV, cwd=ROOT, capture_output=True, text=True)
+        assert p.returncode == 2, p.stderr[-2000:]
+        assert f"cannot write {disk / 'train.jsonl'}: No space left on device" in p.stderr
+        assert "Traceback" not in p.stderr
+        assert list(disk.iterdir()) == []  # neither the output nor its temp file
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
 
 
 # ---------------------------------------------------------------- a flaky OpenAI-compatible server

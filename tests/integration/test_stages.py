@@ -21,9 +21,10 @@ def test_problems_are_seeded_and_benchmarks_held_out(tmp_path, tiny_params):
         problems.main(["--params", str(tiny_params), "--train", str(t), "--benchmarks", str(b)])
         outs.append((t.read_bytes(), b.read_bytes()))
     assert outs[0] == outs[1]
-    train_q = {r["question"] for r in read_jsonl(tmp_path / "t0.jsonl")}
+    train = read_jsonl(tmp_path / "t0.jsonl")
+    train_q = {r["question"] for r in train}
     bench = read_jsonl(tmp_path / "b0.jsonl")
-    assert len(train_q) == 10 and len(bench) == 7
+    assert len(train) == 10 and len(bench) == 7  # (1-digit sums repeat: training may hold a question twice)
     assert not train_q & {r["question"] for r in bench}
     assert {r["benchmark"] for r in bench} == {"chain_sum", "products"}
     assert all({"problem_id", "question", "answer", "source"} <= r.keys() for r in bench)
@@ -131,3 +132,19 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     assert "chain_sum (4), products (3)" in md
     for png in ("recipes.png", "lengths.png"):
         assert (tmp_path / "plots" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rank_shift_scores_generated_tokens_under_the_base_student(tiny_params, tiny_model):
+    from mixdistill.analysis import rank_shift, top_shifts
+    from mixdistill.config import load_config
+
+    preds = [{"question": "1+1", "response": "Wait, let me check. 2"}, {"question": "2+2", "response": "Wait. 4"}]
+    shifts = rank_shift(str(tiny_model), preds, load_config(tiny_params).prompt)
+    assert "Wait" in shifts and len(shifts["Wait"]) == 2
+    assert all(isinstance(r, int) and 0 <= r < 49152 for v in shifts.values() for r in v)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    n_tokens = sum(len(tok(p["response"], add_special_tokens=False)["input_ids"]) for p in preds)
+    assert sum(len(v) for v in shifts.values()) == n_tokens  # every response token is scored once
+    assert top_shifts(shifts, k=3, min_count=2)[0]["token"] in {"Wait", "."}

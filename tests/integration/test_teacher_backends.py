@@ -67,16 +67,19 @@ def _teach(params, problems, out_dir, cache):
                             "--cache", str(cache)])
 
 
-def test_openai_backend_against_a_real_server(tmp_path, server, tiny_model, tiny_run, monkeypatch):
+def test_openai_backend_against_a_real_server(tmp_path, server, tiny_model, tiny_run, monkeypatch, capfd, caplog):
     monkeypatch.setenv("MIXDISTILL_TEST_KEY", SECRET)
+    caplog.set_level("DEBUG")
     params = _openai_params(tmp_path, server, tiny_model)
     cache = tmp_path / "cache"
     assert _teach(params, tiny_run / "train.jsonl", tmp_path, cache) == 0
     s = read_json(tmp_path / "short.json")
     assert (s["requests"], s["generated"], s["cached"]) == (10, 10, 0)
     assert s["provenance"]["backend"] == "openai" and s["provenance"]["api_key_env"] == "MIXDISTILL_TEST_KEY"
-    for f in [*tmp_path.rglob("*.json"), *tmp_path.rglob("*.jsonl")]:
+    for f in [*tmp_path.rglob("*.json"), *tmp_path.rglob("*.jsonl"), *tmp_path.rglob("*.yaml")]:
         assert SECRET not in f.read_text(), f"the API key leaked into {f}"
+    out, err = capfd.readouterr()
+    assert SECRET not in out + err + caplog.text, "the API key leaked into the logs"
 
 
 def test_cached_requests_are_not_sent_again(tmp_path, server, tiny_model, tiny_run, monkeypatch):

@@ -14,7 +14,7 @@ from ..conftest import copy_project, write_params
 
 RECIPES = ["long", "short", "large", "small", "mix_long", "mix_large"]
 ALL = (
-    {"problems", "student@tiny", "gap", "report"}
+    {"problems", "student@tiny", "analyze@tiny", "gap", "report"}
     | {f"teach@{r}" for r in ("long", "short", "large", "small")}
     | {f"mix@{r}" for r in RECIPES}
     | {f"train@tiny-{r}" for r in RECIPES}
@@ -61,7 +61,7 @@ def repo(tmp_path_factory):
 def test_mix_weight_reruns_only_the_mix_long_chain(repo):
     ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5"))
     must = {"mix@mix_long", "train@tiny-mix_long", "evaluate@tiny-mix_long", "report"}
-    assert must <= ran <= must | {"gap"}, ran  # gap reruns only if the eval metrics changed
+    assert must <= ran <= must | {"gap", "analyze@tiny"}, ran  # these rerun only if the predictions/metrics changed
     shown = _sh(repo, "dvc", "exp", "show", "--md")
     assert "mix.weight" in shown
 
@@ -75,7 +75,7 @@ def test_one_teacher_change_reruns_only_its_descendants(repo):
     assert not ran & untouched, ran & untouched
     assert ran <= {"teach@small", "mix@large", "mix@small", "mix@mix_large", "train@tiny-large", "train@tiny-small",
                    "train@tiny-mix_large", "evaluate@tiny-large", "evaluate@tiny-small", "evaluate@tiny-mix_large",
-                   "gap", "report"}
+                   "analyze@tiny", "gap", "report"}
 
 
 def test_metrics_diff_names_what_it_compares(repo):

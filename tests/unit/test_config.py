@@ -76,7 +76,9 @@ def test_every_problem_is_reported_at_once():
 def test_default_params_and_profiles_are_valid():
     cfg = load_config(ROOT / "params.yaml")
     assert cfg.recipe_weight("mix_long") == 0.2 and cfg.recipe_weight("long") == 1.0 and cfg.recipe_weight("small") == 0.0
-    for profile in sorted((ROOT / "tests" / "profiles").glob("*.yaml")):
+    profiles = sorted((ROOT / "tests" / "profiles").glob("*.yaml")) + sorted((ROOT / "profiles").glob("*.yaml"))
+    assert len(profiles) >= 5
+    for profile in profiles:
         load_config(profile)
 
 

@@ -25,7 +25,11 @@ class GenRequest:
 @dataclass(frozen=True)
 class GenResult:
     text: str
-    finish_reason: str  # "stop" | "length" | "error"
+    finish_reason: str  # "stop" | "length" (hit max tokens) | "repetition" (greedy loop, stopped early)
+
+    @property
+    def unfinished(self) -> bool:
+        return self.finish_reason in ("length", "repetition")
     tokens: int | None = None  # completion tokens, where the backend knows them
 
 

@@ -48,6 +48,25 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
     return model.to(device).eval(), tok
 
 
+def merge_adapter(base: str, adapter: str, work: str) -> str:
+    """A full model folder with `adapter` merged into `base`, cached under `work` by content hash."""
+    import hashlib
+
+    from ..io import atomic_dir
+
+    h = hashlib.sha256()
+    for f in sorted(Path(adapter).glob("*")):
+        h.update(f.name.encode() + f.read_bytes())
+    h.update(str(Path(base).resolve()).encode())
+    out = Path(work) / h.hexdigest()[:16]
+    if not (out / "config.json").exists():
+        model, tok = load_model(base, adapter)
+        with atomic_dir(out) as tmp:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+    return str(out)
+
+
 class TransformersBackend:
     name = "transformers"
 
@@ -75,13 +94,14 @@ class TransformersBackend:
         return self._model, self._tok
 
     def generate(self, requests: list[GenRequest], sampling: Sampling, progress: bool = True) -> list[GenResult]:
-        import torch
+        """Batched generation in segments of `segment` tokens: after each segment the finished rows
+        leave the batch, so one long response no longer keeps a whole batch decoding padding."""
         from tqdm.auto import tqdm
 
         model, tok = self._load()
         prompts = [tok.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True) for r in requests]
-        lengths = [len(tok(p, add_special_tokens=False)["input_ids"]) for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: (-lengths[i], i))
+        prompt_ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: (-len(prompt_ids[i]), i))
         results: list[GenResult | None] = [None] * len(prompts)
         eos_ids = _eos_ids(model, tok)
         label = Path(self.adapter or self.model_path).name
@@ -89,26 +109,76 @@ class TransformersBackend:
         t0, n_tokens = time.time(), 0
         for b, start in enumerate(range(0, len(order), self.batch_size)):
             idx = order[start : start + self.batch_size]
-            enc = tok([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-            kwargs = dict(max_new_tokens=sampling.max_tokens, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids)
-            if sampling.temperature > 0:
-                torch.manual_seed(sampling.seed * 100_003 + b)
-                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
-            else:
-                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-            with torch.inference_mode():
-                out = model.generate(**enc, **kwargs)
-            new = out[:, enc["input_ids"].shape[1] :].tolist()
-            for i, ids in zip(idx, new):
-                n = next((k for k, t in enumerate(ids) if t in eos_ids), None)
-                finished = n is not None
-                ids = ids[:n] if finished else ids
+            gen = self._generate_batch(model, tok, [prompt_ids[i] for i in idx], sampling, eos_ids, b)
+            for i, (ids, finish) in zip(idx, gen):
                 n_tokens += len(ids)
-                results[i] = GenResult(tok.decode(ids, skip_special_tokens=True), "stop" if finished else "length", len(ids))
+                results[i] = GenResult(tok.decode(ids, skip_special_tokens=True), finish, len(ids))
             bar.update(len(idx))
             bar.set_postfix(tok_s=f"{n_tokens / max(time.time() - t0, 1e-9):.0f}")
         bar.close()
         return results  # type: ignore[return-value]
+
+    segment = 32
+
+    def _generate_batch(self, model, tok, prompts: list[list[int]], sampling: Sampling, eos_ids: list[int], batch: int):
+        """[(new token ids, finish reason)] for one batch, decoding `segment` tokens at a time.
+
+        finish is "stop" (end of sequence), "length" (max_tokens reached) or "repetition": the response
+        ended in a loop of one unit repeated REPEATS times, which greedy decoding never leaves; it stops
+        there instead of padding the batch to max_tokens (its final answer is already in the text).
+        """
+        import torch
+
+        gen: list[list[int]] = [[] for _ in prompts]
+        done: list[str | None] = [None] * len(prompts)
+        left, seg = sampling.max_tokens, 0
+        while left > 0 and not all(done):
+            active = [i for i in range(len(prompts)) if not done[i]]
+            seqs = [prompts[i] + gen[i] for i in active]
+            width = max(len(s) for s in seqs)
+            ids = torch.full((len(seqs), width), tok.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(seqs), width), dtype=torch.long)
+            for r, s in enumerate(seqs):  # left padding
+                ids[r, width - len(s):] = torch.tensor(s)
+                mask[r, width - len(s):] = 1
+            step = min(self.segment, left)
+            kwargs = dict(max_new_tokens=step, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids)
+            if sampling.temperature > 0:
+                torch.manual_seed((sampling.seed * 100_003 + batch) * 1_009 + seg)
+                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
+            else:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), **kwargs)
+            for i, row in zip(active, out[:, width:].tolist()):
+                n = next((k for k, t in enumerate(row) if t in eos_ids), None)
+                gen[i] += row if n is None else row[:n]
+                if n is not None:
+                    done[i] = "stop"
+                elif sampling.temperature == 0 and looping(gen[i]):
+                    done[i] = "repetition"
+            left -= step
+            seg += 1
+        return [(g, d or "length") for g, d in zip(gen, done)]
+
+
+REPEATS = 4
+
+
+def looping(ids: list[int], max_unit: int = 48, repeats: int = REPEATS) -> bool:
+    """Whether `ids` ends with one unit of 1..max_unit tokens repeated `repeats` times.
+
+    >>> looping([5, 1, 2, 3] + [7, 8] * 4), looping([1, 2, 3, 4, 5, 6, 7, 8]), looping([9] * 3)
+    (True, False, False)
+    """
+    for unit in range(1, max_unit + 1):
+        span = unit * repeats
+        if span > len(ids):
+            break
+        tail = ids[-span:]
+        if tail == tail[:unit] * repeats:
+            return True
+    return False
 
 
 def _eos_ids(model, tok) -> list[int]:

@@ -98,9 +98,9 @@ def render_small(sol: Solution, answer: str, rng: random.Random) -> str:
 
 
 _OPENERS = [
-    "Okay, so I need to work out {s}. Let me think about this carefully.",
-    "Alright, let me try to figure out {s}. I'll go step by step and check as I go.",
-    "Hmm, let me see. The task is {s}. Let me make sure I understand it first.",
+    "Okay, so I need to work out {s}. Let me think carefully.",
+    "Alright, let me figure out {s} step by step.",
+    "Hmm, let me see. The task is {s}.",
 ]
 _FIRST = ["First, {w}. That gives {r}.", "Let me start with {w}, which is {r}.", "To begin, {w} = {r}."]
 _NEXT = ["Then {w}. So that's {r}.", "Next, {w} = {r}.", "Now {w}. Hmm, that gives {r}.", "After that, {w} equals {r}."]

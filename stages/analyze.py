@@ -1,0 +1,34 @@
+"""Stage analyze@STUDENT: speaking-style shift and length/finishing statistics per recipe."""
+
+from pathlib import Path
+
+from mixdistill.analysis import length_stats, rank_shift, sample_responses, top_shifts
+from mixdistill.config import RECIPES
+from mixdistill.io import read_jsonl, write_json
+
+from ._common import config, log, parser, run
+
+
+def main(argv=None):
+    p = parser(__doc__)
+    p.add_argument("--student", required=True)
+    p.add_argument("--base", required=True, help="base student folder (the model before fine-tuning)")
+    p.add_argument("--predictions", required=True, help="folder of STUDENT-RECIPE.jsonl predictions")
+    p.add_argument("--out", required=True)
+    args = p.parse_args(argv)
+    cfg = config(args)
+    out = {}
+    for recipe in ["base", *RECIPES]:
+        preds = read_jsonl(Path(args.predictions) / f"{args.student}-{recipe}.jsonl")
+        entry = {"length": length_stats(preds)}
+        if recipe != "base":
+            sample = sample_responses(preds, cfg.analysis.style_samples, cfg.seed)
+            entry["style_shift"] = top_shifts(rank_shift(args.base, sample, cfg.prompt), k=cfg.analysis.top_k)
+            entry["style_samples"] = len(sample)
+        out[recipe] = entry
+        log.info("analyze %s-%s: %d responses", args.student, recipe, len(preds))
+    write_json(args.out, out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))

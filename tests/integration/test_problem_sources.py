@@ -1,0 +1,66 @@
+"""Problem sources other than reasoning-gym: local files, a dataset folder through `datasets`, the registry."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from mixdistill.config import ProblemSource
+from mixdistill.io import DataError
+from mixdistill.problems import REGISTRY, load_source, resolve
+
+MATH_ROWS = [
+    {"problem": "What is $1+1$?", "solution": "Add: $1+1=\\boxed{2}$.", "level": "Level 1"},
+    {"problem": "Simplify $\\frac{2}{4}$.", "solution": "Divide by 2 to get $\\boxed{\\frac{1}{2}}$.", "level": "Level 2"},
+    {"problem": "What is $3\\cdot 3$?", "solution": "It is $\\boxed{9}$.", "level": "Level 1"},
+]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "parquet", "csv"])
+def test_file_source_with_field_mapping_and_boxed_answers(tmp_path, suffix):
+    path = tmp_path / f"math.{suffix}"
+    df = pd.DataFrame(MATH_ROWS)
+    {"jsonl": lambda: df.to_json(path, orient="records", lines=True), "parquet": lambda: df.to_parquet(path),
+     "csv": lambda: df.to_csv(path, index=False)}[suffix]()
+    src = ProblemSource(source="file", path=str(path), question_field="problem", answer_field="solution",
+                        answer_format="boxed", count=2)
+    recs = load_source(src, seed=0, name="math")
+    assert [r["answer"] for r in recs] == ["2", "\\frac{1}{2}"]
+    assert recs[0]["question"] == "What is $1+1$?" and recs[0]["problem_id"] == "math-00000"
+    assert recs[0]["grading"] == "boxed"
+
+
+def test_hub_style_dataset_folder_gsm8k_format(tmp_path):
+    folder = tmp_path / "gsm8k" / "main"
+    folder.mkdir(parents=True)
+    rows = [{"question": f"Tom has {i} apples and buys 1000 more. How many?", "answer": f"{i}+1000\n#### {i + 1000:,}"}
+            for i in range(5)]
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # the hub's layout: a README declaring the subset, as openai/gsm8k does
+    (tmp_path / "gsm8k" / "README.md").write_text(
+        "---\nconfigs:\n- config_name: main\n  data_files:\n  - split: test\n    path: main/test.jsonl\n---\n")
+    src = ProblemSource(source="hf", path=str(tmp_path / "gsm8k"), subset="main", split="test",
+                        answer_format="gsm8k", grading="numeric", count=5)
+    recs = load_source(src, seed=0, name="gsm8k")
+    assert [r["answer"] for r in recs] == [str(i + 1000) for i in range(5)]
+    assert {r["grading"] for r in recs} == {"numeric"}
+
+
+def test_registry_maps_names_and_rejects_unknown_ones():
+    gsm = resolve(ProblemSource(source="registry", task="gsm8k", count=1319))
+    assert (gsm.source, gsm.path, gsm.subset, gsm.split, gsm.answer_format, gsm.grading) == \
+        ("hf", "openai/gsm8k", "main", "test", "gsm8k", "numeric")
+    mine = resolve(ProblemSource(source="registry", task="math500", count=10, split="validation"))
+    assert mine.path == REGISTRY["math500"]["path"] and mine.split == "validation"  # params win
+    with pytest.raises(DataError, match="unknown benchmark 'math5000'; known: aime24, amc23, gsm8k, math500, math_train, olympiadbench"):
+        resolve(ProblemSource(source="registry", task="math5000", count=1))
+
+
+def test_missing_fields_and_answers_are_named(tmp_path):
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps({"problem": "1+1", "solution": "no box here"}) + "\n")
+    with pytest.raises(DataError, match="has no field\\(s\\) \\['question', 'answer'\\]; its fields: problem, solution"):
+        load_source(ProblemSource(source="file", path=str(path), count=1), seed=0, name="b")
+    with pytest.raises(DataError, match="row 1 has no answer in 'solution' \\(format boxed\\)"):
+        load_source(ProblemSource(source="file", path=str(path), question_field="problem", answer_field="solution",
+                                  answer_format="boxed", count=1), seed=0, name="b")
