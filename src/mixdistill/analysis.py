@@ -22,10 +22,12 @@ BUCKETS = (0, 32, 64, 128, 256, 10**9)
 def length_stats(predictions: list[dict]) -> dict:
     """Length, finishing and marker statistics of one recipe's predictions.
 
-    >>> s = length_stats([{"response": "Wait, 2. \\\\boxed{2}", "response_tokens": 10, "reason": "correct", "correct": True},
-    ...                   {"response": "hmm", "response_tokens": 300, "reason": "truncated", "correct": False}])
-    >>> s["truncated_pct"], s["no_answer_pct"], s["markers_per_100"]["wait"], s["accuracy_by_length"]["0-31"]
-    (50.0, 0.0, 50.0, {'n': 1, 'accuracy': 100.0})
+    >>> s = length_stats([{"response": "Wait, 2. \\\\boxed{2}", "response_tokens": 10, "reason": "correct", "correct": True,
+    ...                    "finish_reason": "stop"},
+    ...                   {"response": "hmm", "response_tokens": 300, "reason": "truncated", "correct": False,
+    ...                    "finish_reason": "length"}])
+    >>> s["unfinished_pct"], s["looped_pct"], s["no_answer_pct"], s["markers_per_100"]["wait"], s["accuracy_by_length"]["0-31"]
+    (50.0, 0.0, 0.0, 50.0, {'n': 1, 'accuracy': 100.0})
     """
     n = len(predictions) or 1
     tokens = [p.get("response_tokens") or 0 for p in predictions]
@@ -39,7 +41,8 @@ def length_stats(predictions: list[dict]) -> dict:
         "n": len(predictions),
         "response_tokens_mean": round(sum(tokens) / n, 1),
         "response_tokens_max": max(tokens, default=0),
-        "truncated_pct": round(100 * sum(p["reason"] == "truncated" for p in predictions) / n, 2),
+        # did not finish: cut at max tokens, or stopped in a greedy loop (even if an answer was boxed before)
+        "unfinished_pct": round(100 * sum(p.get("finish_reason") in ("length", "repetition") for p in predictions) / n, 2),
         "no_answer_pct": round(100 * sum(p["reason"] == "no_answer" for p in predictions) / n, 2),
         "looped_pct": round(100 * sum(p.get("finish_reason") == "repetition" for p in predictions) / n, 2),
         "accuracy_by_length": {b: {"n": len(v), "accuracy": round(100 * sum(v) / len(v), 1)} for b, v in by_bucket.items()},

@@ -54,16 +54,15 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
                      f"{m['from_easy']} ({m['easy_teacher']}) | {m['dropped_not_common']} |")
     for student in sorted(evals):
         ev = evals[student]
-        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | unfinished | train loss |",
-              "|---|" + "---|" * (len(benches) + 4)]
+        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | train loss |",
+              "|---|" + "---|" * (len(benches) + 3)]
         for r in ORDER:
             if r not in ev:
                 continue
             acc = ev[r]["accuracy"]
             tr = train.get(student, {}).get(r, {})
             L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(acc.get(b)) for b in benches)
-                     + f" | **{_fmt(acc['average'])}** | {ev[r].get('response_tokens_mean')} | "
-                     f"{_fmt(ev[r].get('truncated_pct'))}% | {tr.get('train_loss', '–')} |")
+                     + f" | **{_fmt(acc['average'])}** | {ev[r].get('response_tokens_mean')} | {tr.get('train_loss', '–')} |")
         g = gap.get(student, {})
         L += ["", "| statistic | value | 95% noise band | beyond noise? |", "|---|---|---|---|"]
         for key, name in (("delta_long", "Δ_Long = P_Long − P_Short"), ("delta_large", "Δ_Large = P_Large − P_Small"),
@@ -91,7 +90,7 @@ def _analysis_section(student: str, a: dict | None) -> list[str]:
         if r in a:
             s = a[r]["length"]
             m = s["markers_per_100"]
-            L.append(f"| {LABEL[r]} | {s['response_tokens_mean']} | {s['response_tokens_max']} | {_fmt(s['truncated_pct'])}% | "
+            L.append(f"| {LABEL[r]} | {s['response_tokens_mean']} | {s['response_tokens_max']} | {_fmt(s['unfinished_pct'])}% | "
                      f"{_fmt(s.get('looped_pct'))}% | "
                      f"{_fmt(s['no_answer_pct'])}% | {m['wait']} | {m['alternatively']} | {m['let me check']} |")
     L += ["", f"### Speaking-style shift (`{student}`)", "",

@@ -67,7 +67,9 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
         )
     records = []
     for pid in sorted(by_problem):
-        records += select(by_problem[pid], cfg.filter)
+        samples = by_problem[pid]
+        per_problem = {"problem_samples": len(samples), "problem_correct": sum(s["correct"] for s in samples)}
+        records += [{**r, **per_problem} for r in select(samples, cfg.filter)]
     n = len(requests)
     correct = reasons["correct"]
     kept_problems = len({r["problem_id"] for r in records})

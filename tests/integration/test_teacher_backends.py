@@ -173,3 +173,24 @@ def test_dataset_teacher_imports_published_responses(tmp_path, tiny_run, fmt):
     with pytest.raises(ValueError, match="has no column\\(s\\) \\['question', 'response'\\]; its columns: problem, solution"):
         teach.main(["--params", str(bad), "--role", "long", "--problems", str(tiny_run / "train.jsonl"),
                     "--out", str(tmp_path / "x.jsonl"), "--metrics", str(tmp_path / "x.json"), "--cache", ""])
+
+
+def test_adding_problems_generates_only_the_new_requests(tmp_path, tiny_model):
+    from mixdistill.config import ProblemsConfig, ProblemSource, PromptConfig, TeacherConfig
+    from mixdistill.problems import build_train
+    from mixdistill.teachers import teach as run_teacher
+
+    cfg = TeacherConfig(backend="transformers", model=str(tiny_model), max_tokens=8, batch_size=4)
+    cache = tmp_path / "cache"
+
+    def problems(n):
+        return build_train(ProblemsConfig(train=(ProblemSource(task="chain_sum", count=n),)), seed=0)
+
+    _, first = run_teacher("long", cfg, problems(20), PromptConfig(), 0, cache_dir=str(cache))
+    assert (first["generated"], first["cached"]) == (20, 0)
+    _, more = run_teacher("long", cfg, problems(22), PromptConfig(), 0, cache_dir=str(cache))
+    assert (more["generated"], more["cached"]) == (2, 20)  # 10% more problems: only those are generated
+    raised = TeacherConfig(backend="transformers", model=str(tiny_model), max_tokens=8, batch_size=4,
+                           samples_per_problem=2, temperature=0.0)
+    _, two = run_teacher("long", raised, problems(22), PromptConfig(), 0, cache_dir=str(cache))
+    assert (two["generated"], two["cached"]) == (22, 22)  # a second sample per problem: only the new samples

@@ -67,3 +67,14 @@ def test_summarise_counts_reasons_and_means():
     assert s["accuracy"] == {"a": 50.0, "b": 0.0, "average": 25.0}
     assert s["n"] == {"a": 2, "b": 1}
     assert s["truncated_pct"] == pytest.approx(33.33) and s["response_tokens_mean"] == 20.0
+
+
+def test_gap_across_sizes_plot_needs_two_students(tmp_path):
+    from mixdistill.report import plot_gap_sizes
+
+    students = {"a": {"family": "qwen", "parameters": 5e8}, "b": {"family": "qwen", "parameters": 3e9}}
+    gap = {"a": {"delta_long": -4.7, "delta_large": -2.0}, "b": {"delta_long": -3.1, "delta_large": 1.0}}
+    assert plot_gap_sizes({"a": gap["a"]}, students, str(tmp_path / "one.png")) is False
+    assert not (tmp_path / "one.png").exists()
+    assert plot_gap_sizes(gap, students, str(tmp_path / "two.png")) is True
+    assert (tmp_path / "two.png").read_bytes()[:4] == b"\x89PNG"
