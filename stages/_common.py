@@ -6,14 +6,15 @@ import argparse
 import logging
 import sys
 
+from mixdistill.backends.openai import ServerError
 from mixdistill.config import ConfigError, load_config
 from mixdistill.io import DataError
 from mixdistill.mix import EmptyTeacherError
-from mixdistill.backends.openai import ServerError
 from mixdistill.solvers import UnsupportedTask
 
 log = logging.getLogger("mixdistill")
-EXPECTED = (ConfigError, DataError, EmptyTeacherError, UnsupportedTask, ServerError, FileNotFoundError, PermissionError, OSError)
+# failures with a message for the user (OSError covers missing files, permissions and full disks)
+EXPECTED = (ConfigError, DataError, EmptyTeacherError, UnsupportedTask, ServerError, OSError)
 
 
 def parser(description: str) -> argparse.ArgumentParser:
