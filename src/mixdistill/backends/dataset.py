@@ -15,7 +15,7 @@ import logging
 from collections import defaultdict
 from pathlib import Path
 
-from .base import GenRequest, GenResult, Sampling
+from .base import GenRequest, GenResult, Sampling, check_options
 
 log = logging.getLogger(__name__)
 OPTIONS = ("question_column", "response_column", "split")
@@ -37,9 +37,7 @@ class DatasetBackend:
 
     @classmethod
     def from_teacher(cls, cfg) -> "DatasetBackend":
-        unknown = sorted(set(cfg.options) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown dataset option(s) {unknown}; allowed: {', '.join(OPTIONS)}")
+        check_options(cls.name, cfg.options, OPTIONS)
         return cls(cfg.model, **cfg.options)
 
     def identity(self) -> dict:

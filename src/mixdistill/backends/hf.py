@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..io import DataError
-from .base import GenRequest, GenResult, Sampling
+from .base import GenRequest, GenResult, Sampling, check_options
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,7 @@ class TransformersBackend:
 
     @classmethod
     def from_teacher(cls, cfg) -> "TransformersBackend":
-        unknown = set(cfg.options) - {"trust_remote_code", "adapter"}
-        if unknown:
-            raise ValueError(f"teachers.*.options: unknown key(s) {sorted(unknown)} for backend transformers; allowed: adapter, trust_remote_code")
+        check_options(cls.name, cfg.options, ("adapter", "trust_remote_code"))
         return cls(cfg.model, cfg.options.get("adapter"), cfg.batch_size, bool(cfg.options.get("trust_remote_code", False)))
 
     def identity(self) -> dict:

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-from .base import GenRequest, GenResult, Sampling
+from .base import GenRequest, GenResult, Sampling, check_options
 
 log = logging.getLogger(__name__)
 OPTIONS = ("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff")
@@ -47,9 +47,7 @@ class OpenAIBackend:
 
     @classmethod
     def from_teacher(cls, cfg) -> "OpenAIBackend":
-        unknown = sorted(set(cfg.options) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown openai option(s) {unknown}; allowed: {', '.join(OPTIONS)}")
+        check_options(cls.name, cfg.options, OPTIONS)
         return cls(cfg.model, **cfg.options)
 
     def identity(self) -> dict:

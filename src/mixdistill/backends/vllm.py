@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 
-from .base import GenRequest, GenResult, Sampling
+from .base import GenRequest, GenResult, Sampling, check_options
 
 OPTIONS = ("tensor_parallel_size", "max_model_len", "gpu_memory_utilization", "dtype", "trust_remote_code",
            "enforce_eager", "enable_prefix_caching", "chat_template")
@@ -18,9 +18,7 @@ class VLLMBackend:
     name = "vllm"
 
     def __init__(self, model: str, **options):
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown vllm option(s) {unknown}; allowed: {', '.join(OPTIONS)}")
+        check_options(self.name, options, OPTIONS)
         self.model, self.options = model, options
         self._llm = None
 
