@@ -58,7 +58,8 @@ class ProblemSource:
     """Where problems come from.
 
     reasoning_gym: a seeded generator (`task`, `config`); file: a local JSONL/JSON/Parquet/CSV (`path`);
-    hf: a Hugging Face dataset id (`path`, `subset`, `split`); registry: a named benchmark or training
+    hf: a Hugging Face dataset id (`path`, `subset`, `split`; `subset: "a,b"` concatenates
+    several configs in that order); registry: a named benchmark or training
     set (`task`: math500, gsm8k, amc23, aime24, olympiadbench, math_train) with its known mapping.
     """
 

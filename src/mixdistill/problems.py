@@ -30,17 +30,21 @@ def _jsonable(obj):
 
 # Named datasets: the paper's benchmarks and training prompts, with their hub ids and field mappings
 # (as published on the Hugging Face hub; override any field in params if a copy differs).
+# Hub ids and fields checked against the dataset cards (not loadable here: no hub access at run time).
+# amc23's card lists no fields; the names below are those of the Qwen2.5-Math evaluation file it copies.
+MATH_SUBJECTS = ("algebra,counting_and_probability,geometry,intermediate_algebra,number_theory,"
+                 "prealgebra,precalculus")
 REGISTRY: dict[str, dict] = {
     "math500": dict(path="HuggingFaceH4/MATH-500", split="test", question_field="problem", answer_field="answer"),
     "gsm8k": dict(path="openai/gsm8k", subset="main", split="test", question_field="question",
                   answer_field="answer", answer_format="gsm8k", grading="numeric"),
     "amc23": dict(path="math-ai/amc23", split="test", question_field="question", answer_field="answer"),
-    "aime24": dict(path="math-ai/aime24", split="test", question_field="problem", answer_field="solution",
-                   answer_format="boxed"),
+    "aime24": dict(path="HuggingFaceH4/aime_2024", split="train", question_field="problem", answer_field="answer"),
     "olympiadbench": dict(path="Hothan/OlympiadBench", subset="OE_TO_maths_en_COMP", split="train",
                           question_field="question", answer_field="final_answer"),
-    "math_train": dict(path="EleutherAI/hendrycks_math", split="train", question_field="problem",
-                       answer_field="solution", answer_format="boxed"),
+    # MATH train (7,500): one hub config per subject, concatenated in this order
+    "math_train": dict(path="EleutherAI/hendrycks_math", subset=MATH_SUBJECTS, split="train",
+                       question_field="problem", answer_field="solution", answer_format="boxed"),
 }
 
 
@@ -106,7 +110,13 @@ def _rows(src: ProblemSource):
         if not Path(src.path).exists():
             raise DataError(f"{src.path}: file not found")
         return load_dataset(fmt, data_files=src.path, split="train")
-    return load_dataset(src.path, src.subset, split=src.split)
+    subsets = [s.strip() for s in src.subset.split(",")] if src.subset else [None]
+    parts = [load_dataset(src.path, name, split=src.split) for name in subsets]
+    if len(parts) == 1:
+        return parts[0]
+    from datasets import concatenate_datasets
+
+    return concatenate_datasets(parts)
 
 
 def gold_answer(value, fmt: str) -> str | None:

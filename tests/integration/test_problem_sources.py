@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from mixdistill.config import ProblemSource
+from mixdistill.grading import grade
 from mixdistill.io import DataError
 from mixdistill.problems import REGISTRY, load_source, resolve
 
@@ -44,6 +45,33 @@ def test_hub_style_dataset_folder_gsm8k_format(tmp_path):
     recs = load_source(src, seed=0, name="gsm8k")
     assert [r["answer"] for r in recs] == [str(i + 1000) for i in range(5)]
     assert {r["grading"] for r in recs} == {"numeric"}
+
+
+def test_comma_separated_subsets_are_concatenated_in_order(tmp_path):
+    # the layout of EleutherAI/hendrycks_math (one config per subject), which the math_train registry entry reads
+    root = tmp_path / "math"
+    configs = ""
+    for subject, n in (("algebra", 2), ("geometry", 1)):
+        (root / subject).mkdir(parents=True)
+        rows = [{"problem": f"{subject} {i}?", "solution": f"so \\boxed{{{i}}}"} for i in range(n)]
+        (root / subject / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        configs += f"- config_name: {subject}\n  data_files:\n  - split: train\n    path: {subject}/train.jsonl\n"
+    (root / "README.md").write_text(f"---\nconfigs:\n{configs}---\n")
+    src = ProblemSource(source="hf", path=str(root), subset="algebra, geometry", split="train",
+                        question_field="problem", answer_field="solution", answer_format="boxed", count=10)
+    recs = load_source(src, seed=0, name="math")
+    assert [r["question"] for r in recs] == ["algebra 0?", "algebra 1?", "geometry 0?"]
+    assert REGISTRY["math_train"]["subset"].count(",") == 6  # MATH's seven subjects
+
+
+def test_amc_style_list_answers_grade_against_integer_responses(tmp_path):
+    # math-ai/amc23 copies the Qwen2.5-Math file: answers are one-element lists of floats written as text
+    path = tmp_path / "amc.jsonl"
+    path.write_text(json.dumps({"question": "How many miles?", "answer": ["27.0"]}) + "\n")
+    (rec,) = load_source(ProblemSource(source="file", path=str(path), count=1), seed=0, name="amc23")
+    assert rec["answer"] == "27.0"
+    assert grade("Final Answer: \\boxed{27}", rec["answer"]).correct
+    assert not grade("Final Answer: \\boxed{26}", rec["answer"]).correct
 
 
 def test_registry_maps_names_and_rejects_unknown_ones():
