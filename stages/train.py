@@ -13,11 +13,13 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="output adapter/model folder")
     p.add_argument("--metrics", required=True, help="output JSON training summary")
     p.add_argument("--live", help="DVCLive folder for loss curves")
+    p.add_argument("--student", help="student name: selects train.overrides for this run")
+    p.add_argument("--recipe", help="recipe name: selects train.overrides for this run")
     p.add_argument("--work", default=".cache/train", help="scratch folder outside DVC outputs")
     args = p.parse_args(argv)
     cfg = config(args)
     records = read_jsonl(args.data, required=("question", "response"))
-    summary = train(args.base, records, cfg.train, cfg.prompt, cfg.seed, args.out, args.live, args.work)
+    summary = train(args.base, records, cfg.train_for(args.student, args.recipe), cfg.prompt, cfg.seed, args.out, args.live, args.work)
     if summary is not None:  # rank 0 only, under accelerate launch
         write_json(args.metrics, summary)
 

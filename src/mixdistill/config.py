@@ -147,7 +147,15 @@ class TrainConfig:
     warmup_ratio: float = field(default=0.0, metadata=_range(0, 0.99))
     weight_decay: float = field(default=0.0, metadata=_range(0))
     gradient_checkpointing: bool = False
+    # TRL packing: examples share max_length-token rows. With strategy bfd (best-fit decreasing) TRL trains
+    # padding-free: position ids restart per example and attention never crosses examples (the released
+    # mix config's neat_packing). wrapped cuts examples at row ends.
+    packing: bool = False
+    packing_strategy: Literal["bfd", "wrapped"] = "bfd"
     lora: LoraConfig = field(default_factory=LoraConfig)
+    # per-run changes of the keys in OVERRIDABLE, keyed by RECIPE, STUDENT or STUDENT-RECIPE; for one run
+    # they apply in that order, so a student's memory limits win over a recipe's preferences.
+    overrides: dict[str, dict] = field(default_factory=dict)
     # resumable training: checkpoints every save_steps go to the stage's work folder (outside DVC
     # outputs) and a rerun of a killed stage continues from the last one. Not tracked by dvc.yaml:
     # they change how a run survives a kill, not its result.
@@ -183,6 +191,18 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+    def train_for(self, student: str | None, recipe: str | None) -> TrainConfig:
+        """The training settings of one run: `train` with its overrides applied (see TrainConfig.overrides)."""
+        cfg = self.train
+        keys = [k for k in (recipe, student) if k] + ([f"{student}-{recipe}"] if student and recipe else [])
+        for key in keys:
+            if key in cfg.overrides:
+                errors: list[str] = []
+                cfg = _apply_override(cfg, cfg.overrides[key], f"train.overrides.{key}", errors)
+                if errors:  # parse_config has reported these already; reaching here is a bug
+                    raise ConfigError(errors)
+        return dataclasses.replace(cfg, overrides={})
 
     def recipe_weight(self, recipe: str) -> float:
         """Fraction of a recipe's examples taken from its pair's hard teacher."""
@@ -296,6 +316,30 @@ def _build_dataclass(cls, data, path: str, errors: list[str]):
         return None
 
 
+# TrainConfig keys a per-run override may change (the launcher and resume settings are per pipeline)
+OVERRIDABLE = ("method", "lr", "epochs", "batch_size", "grad_accum", "max_length", "scheduler", "warmup_ratio",
+               "weight_decay", "gradient_checkpointing", "packing", "packing_strategy", "lora")
+
+
+def _apply_override(cfg: TrainConfig, override, path: str, errors: list[str]) -> TrainConfig:
+    """`cfg` with one override mapping applied; `lora` merges key by key into cfg.lora."""
+    if not isinstance(override, dict):
+        errors.append(f"{path}: expected a mapping of train keys, got {override!r}")
+        return cfg
+    for key in override:
+        if key not in OVERRIDABLE:
+            errors.append(f"{path}.{key}: not overridable per run; allowed: {', '.join(OVERRIDABLE)}")
+    plain = {k: v for k, v in override.items() if k in OVERRIDABLE and k != "lora"}
+    built = _build_dataclass(TrainConfig, plain, path, errors)
+    changes = {k: getattr(built, k) for k in plain} if built is not None else {}
+    if "lora" in override:
+        lora = override["lora"]
+        built_lora = _build_dataclass(LoraConfig, lora, f"{path}.lora", errors)
+        if built_lora is not None:
+            changes["lora"] = dataclasses.replace(cfg.lora, **{k: getattr(built_lora, k) for k in lora})
+    return dataclasses.replace(cfg, **changes)
+
+
 def _join(path: str, key) -> str:
     return f"{path}.{key}" if path else str(key)
 
@@ -305,7 +349,7 @@ def _join(path: str, key) -> str:
 
 def _check(cfg: Config, errors: list[str]) -> None:
     """Cross-field checks; each group runs on its own so one broken field hides nothing else."""
-    for check in (_check_prompt, _check_problems, _check_students, _check_teachers, _check_launch):
+    for check in (_check_prompt, _check_problems, _check_students, _check_teachers, _check_launch, _check_overrides):
         try:
             check(cfg, errors)
         except (TypeError, AttributeError, ValueError):  # a field of the wrong type, already reported
@@ -360,6 +404,19 @@ def _check_launch(cfg: Config, errors: list[str]) -> None:
         errors.append(f"train.launch: {cfg.train.launch!r} must start with python, accelerate or torchrun")
 
 
+def _check_overrides(cfg: Config, errors: list[str]) -> None:
+    students = set(cfg.students)
+    for key, override in cfg.train.overrides.items():
+        path = f"train.overrides.{key}"
+        student, _, recipe = key.partition("-")
+        if key in RECIPES and key in students:
+            errors.append(f"{path}: {key!r} names both a recipe and a student; rename the student")
+        elif not (key in RECIPES or key in students or (student in students and recipe in RECIPES)):
+            errors.append(f"{path}: not a recipe, a student or STUDENT-RECIPE; recipes: {', '.join(RECIPES)}; "
+                          f"students: {', '.join(sorted(students))}")
+        _apply_override(cfg.train, override, path, errors)
+
+
 def _check_teachers(cfg: Config, errors: list[str]) -> None:
     for role in cfg.teachers:
         if role not in ROLES:
@@ -387,6 +444,7 @@ REQUIRED = (
     "teachers.long", "teachers.short", "teachers.large", "teachers.small", "mix.weight", "mix.large_weight",
     "train.method", "train.lr", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
     "train.scheduler", "train.warmup_ratio", "train.weight_decay", "train.gradient_checkpointing", "train.lora",
+    "train.packing", "train.packing_strategy", "train.overrides",
     "train.launch", "evaluate.backend", "evaluate.batch_size", "evaluate.max_new_tokens", "evaluate.options",
     "analysis.style_samples", "analysis.top_k",
 )

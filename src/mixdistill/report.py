@@ -37,7 +37,10 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
           f"- Benchmarks: {', '.join(f'{b} ({n})' for b, n in n_bench.items())}; {sum(n_bench.values())} problems, "
           f"greedy, max {cfg.evaluate.max_new_tokens} new tokens, graded by math-verify",
           f"- Training: {cfg.train.method}, lr {cfg.train.lr}, {cfg.train.epochs} epochs, batch "
-          f"{cfg.train.batch_size}x{cfg.train.grad_accum}, max length {cfg.train.max_length}",
+          f"{cfg.train.batch_size}x{cfg.train.grad_accum}, max length {cfg.train.max_length}"
+          + (f", packing ({cfg.train.packing_strategy})" if cfg.train.packing else "")
+          + "".join(f"; `{k}`: " + ", ".join(f"{kk} {vv}" for kk, vv in v.items())
+                    for k, v in sorted(cfg.train.overrides.items())),
           f"- Mix weights: Mix-Long {cfg.mix.weight}, Mix-Large {cfg.mix.large_weight}; seed {cfg.seed}",
           f"- Packages: {', '.join(f'{k} {v}' for k, v in sorted(versions.items()))}", ""]
     L += ["## Teachers", "", "| role | backend | model | accuracy | kept problems | mean words |", "|---|---|---|---|---|---|"]

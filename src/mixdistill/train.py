@@ -58,6 +58,8 @@ def sft_config(cfg: TrainConfig, seed: int, work_dir: str):
         warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of total steps
         weight_decay=cfg.weight_decay,
         max_length=cfg.max_length,
+        packing=cfg.packing,
+        packing_strategy=cfg.packing_strategy,
         gradient_checkpointing=cfg.gradient_checkpointing,
         completion_only_loss=True,
         bf16=cuda,
@@ -91,8 +93,9 @@ def lora_config(cfg: TrainConfig, num_layers: int):
     )
 
 
-def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int,
-          out_dir: str, live_dir: str | None, work_dir: str) -> dict | None:
+def build_trainer(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int,
+                  ckpt_dir: str):
+    """TRL's SFTTrainer for one run, and the tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
     from trl import SFTTrainer
@@ -106,15 +109,20 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    dataset = to_dataset(records, prompt)
-    ckpt_dir = run_dir(work_dir, base_dir, records, cfg, prompt, seed)
     trainer = SFTTrainer(
         model=model,
         args=sft_config(cfg, seed, str(ckpt_dir)),
-        train_dataset=dataset,
+        train_dataset=to_dataset(records, prompt),
         processing_class=tok,
         peft_config=lora_config(cfg, model.config.num_hidden_layers) if cfg.method == "lora" else None,
     )
+    return trainer, tok
+
+
+def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int,
+          out_dir: str, live_dir: str | None, work_dir: str) -> dict | None:
+    ckpt_dir = run_dir(work_dir, base_dir, records, cfg, prompt, seed)
+    trainer, tok = build_trainer(base_dir, records, cfg, prompt, seed, str(ckpt_dir))
     main = trainer.is_world_process_zero()  # under accelerate launch only rank 0 logs and writes
     rank, world = trainer.args.process_index, trainer.args.world_size
     live = None
@@ -155,7 +163,15 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
         "resumed_from_step": int(resume_from.rsplit("-", 1)[1]) if resume_from else 0,
         "world_size": world,
         "method": cfg.method,
+        "lr": cfg.lr,
+        "batch_size": cfg.batch_size,
+        "grad_accum": cfg.grad_accum,
+        "global_batch": cfg.batch_size * cfg.grad_accum * world,
+        "max_length": cfg.max_length,
+        "packing": cfg.packing and cfg.packing_strategy,
+        "padding_free": bool(getattr(trainer, "padding_free", False)),
         "examples": len(records),
+        "rows": len(trainer.train_dataset),
         "steps": result.global_step,
         "train_loss": round(float(result.training_loss), 4),
         "final_loss": round(float(_last_loss(trainer)), 4),

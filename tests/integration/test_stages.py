@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from mixdistill.io import read_json, read_jsonl
@@ -101,6 +102,58 @@ def test_full_finetune_changes_the_weights(tmp_path, tiny_model, tiny_run):
     changed = [k for k in before if not before[k].equal(after[k])]
     assert len(changed) > len(before) // 2
     assert (out / "tokenizer.json").exists()
+
+
+def test_packing_is_padding_free_and_keeps_examples_apart(tmp_path, tiny_params, tiny_model, tiny_run):
+    """bfd packing puts several examples in one row; the loss on a packed row must equal the loss of its
+    examples run one by one, so no example attends to another (CPU, SDPA attention)."""
+    from mixdistill.config import load_config
+    from mixdistill.io import read_jsonl
+    from mixdistill.train import build_trainer
+
+    cfg = load_config(write_params(tmp_path, **{"train.packing": True, "train.max_length": 1024}))
+    records = read_jsonl(tiny_run / "mixes/long.jsonl")
+    trainer, _ = build_trainer(str(tiny_model), records, cfg.train, cfg.prompt, cfg.seed, str(tmp_path / "ckpt"))
+    assert trainer.padding_free and len(trainer.train_dataset) < len(records)
+    batch = next(iter(trainer.get_train_dataloader()))
+    ids, pos, labels = batch["input_ids"][0], batch["position_ids"][0], batch["labels"][0]
+    starts = (pos == 0).nonzero().flatten().tolist() + [len(pos)]
+    assert len(starts) > 2  # at least two examples share the row
+    model = trainer.model.eval()
+    with torch.no_grad():
+        packed = model(input_ids=ids[None], position_ids=pos[None], labels=labels[None]).loss.item()
+        total = counted = 0
+        for a, b in zip(starts[:-1], starts[1:]):
+            n = int((labels[a + 1:b] != -100).sum())
+            if n:
+                total += model(input_ids=ids[None, a:b], labels=labels[None, a:b]).loss.item() * n
+                counted += n
+    assert packed == pytest.approx(total / counted, rel=1e-5)
+    # the same set unpacked: a different, padded layout of the same tokens
+    plain, _ = build_trainer(str(tiny_model), records, load_config(tiny_params).train, cfg.prompt, cfg.seed, str(tmp_path / "c2"))
+    assert len(plain.train_dataset) == len(records) and not plain.padding_free
+
+
+def test_per_run_overrides_reach_trl(tmp_path, tiny_model, tiny_run):
+    """train.overrides by recipe, student and STUDENT-RECIPE: the mix run packs with a larger global batch."""
+    params = write_params(tmp_path, **{"train.overrides": {
+        "mix_long": {"packing": True, "batch_size": 2, "grad_accum": 2},
+        "tiny": {"lr": 0.002},
+        "tiny-mix_long": {"max_length": 512},
+    }})
+    data = tiny_run / "mixes/mix_long.jsonl"
+    out = tmp_path / "m"
+    train.main(["--params", str(params), "--base", str(tiny_model), "--data", str(data), "--out", str(out),
+                "--metrics", str(tmp_path / "m.json"), "--work", str(tmp_path / "work"),
+                "--student", "tiny", "--recipe", "mix_long"])
+    s = read_json(tmp_path / "m.json")
+    assert (s["lr"], s["batch_size"], s["grad_accum"], s["global_batch"], s["max_length"]) == (0.002, 2, 2, 4, 512)
+    assert s["packing"] == "bfd" and s["padding_free"] and s["rows"] < s["examples"]
+    train.main(["--params", str(params), "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"),
+                "--out", str(tmp_path / "s"), "--metrics", str(tmp_path / "s.json"), "--work", str(tmp_path / "work"),
+                "--student", "tiny", "--recipe", "short"])
+    s = read_json(tmp_path / "s.json")
+    assert (s["lr"], s["batch_size"], s["global_batch"], s["packing"], s["rows"]) == (0.002, 4, 4, False, s["examples"])
 
 
 def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):

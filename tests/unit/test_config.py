@@ -53,6 +53,16 @@ CASES = [
     ("student name with dash", _with("students", {"smol-135m": DEFAULT["students"]["smollm2_135m"]}), "names may not contain '-'"),
     ("template without placeholder", _with("prompt.template", "Solve it"), "prompt.template: must contain the placeholder {problem}"),
     ("not a mapping", [1, 2], "<root>: expected a mapping, got list"),
+    ("override for an unknown run", _with("train.overrides", {"mixx": {"lr": 0.1}}),
+     "train.overrides.mixx: not a recipe, a student or STUDENT-RECIPE; recipes: long, short"),
+    ("override of a per-pipeline key", _with("train.overrides", {"mix_long": {"launch": "python"}}),
+     "train.overrides.mix_long.launch: not overridable per run; allowed: method, lr"),
+    ("override out of range", _with("train.overrides", {"smollm2_135m-mix_large": {"batch_size": 0}}),
+     "train.overrides.smollm2_135m-mix_large.batch_size: 0 is out of range; allowed: [1, inf]"),
+    ("override of a lora key", _with("train.overrides", {"long": {"lora": {"rank": 8}}}),
+     "train.overrides.long.lora.rank: unknown key; allowed: r, alpha"),
+    ("bad packing strategy", _with("train.packing_strategy", "greedy"),
+     "train.packing_strategy: 'greedy' is not allowed; allowed: bfd, wrapped"),
 ]
 
 
