@@ -121,9 +121,24 @@ class TeacherConfig:
 
 
 @dataclass(frozen=True)
+class ReleasedSet:
+    """A published training set (local JSONL/JSON/Parquet file or hub dataset id) used as a recipe's data."""
+
+    dataset: str = ""
+    question_column: str = "question"
+    response_column: str = "response"
+    split: str = "train"
+
+
+MIX_RECIPES = ("mix_long", "mix_large")
+
+
+@dataclass(frozen=True)
 class MixConfig:
     weight: float = field(default=0.2, metadata=_range(0, 1))
     large_weight: float = field(default=0.2, metadata=_range(0, 1))
+    # mix recipe -> a published mixed set trained on as is instead of re-mixing (its weight is then the set's)
+    released: dict[str, ReleasedSet] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -349,7 +364,8 @@ def _join(path: str, key) -> str:
 
 def _check(cfg: Config, errors: list[str]) -> None:
     """Cross-field checks; each group runs on its own so one broken field hides nothing else."""
-    for check in (_check_prompt, _check_problems, _check_students, _check_teachers, _check_launch, _check_overrides):
+    for check in (_check_prompt, _check_problems, _check_students, _check_teachers, _check_launch, _check_overrides,
+                  _check_released):
         try:
             check(cfg, errors)
         except (TypeError, AttributeError, ValueError):  # a field of the wrong type, already reported
@@ -404,6 +420,15 @@ def _check_launch(cfg: Config, errors: list[str]) -> None:
         errors.append(f"train.launch: {cfg.train.launch!r} must start with python, accelerate or torchrun")
 
 
+def _check_released(cfg: Config, errors: list[str]) -> None:
+    for recipe, spec in cfg.mix.released.items():
+        if recipe not in MIX_RECIPES:
+            errors.append(f"mix.released.{recipe}: only mix recipes take a released set; allowed: {', '.join(MIX_RECIPES)}"
+                          " (single-teacher recipes take their teacher's set: teachers.ROLE.backend: dataset)")
+        if spec is not None and not spec.dataset:
+            errors.append(f"mix.released.{recipe}.dataset: required (a JSONL/JSON/Parquet file or a hub dataset id)")
+
+
 def _check_overrides(cfg: Config, errors: list[str]) -> None:
     students = set(cfg.students)
     for key, override in cfg.train.overrides.items():
@@ -442,7 +467,7 @@ def _check_teachers(cfg: Config, errors: list[str]) -> None:
 REQUIRED = (
     "seed", "prompt.template", "prompt.system", "problems.train", "problems.benchmarks", "students",
     "teachers.long", "teachers.short", "teachers.large", "teachers.small", "mix.weight", "mix.large_weight",
-    "train.method", "train.lr", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
+    "mix.released", "train.method", "train.lr", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
     "train.scheduler", "train.warmup_ratio", "train.weight_decay", "train.gradient_checkpointing", "train.lora",
     "train.packing", "train.packing_strategy", "train.overrides",
     "train.launch", "evaluate.backend", "evaluate.batch_size", "evaluate.max_new_tokens", "evaluate.options",

@@ -22,11 +22,71 @@ class EmptyTeacherError(ValueError):
 
 
 def first_per_problem(records: list[dict]) -> dict[str, dict]:
+    """The first kept response of each problem. Which responses are kept is the teacher's filter policy
+    (first_correct by default; keep_all keeps a released set's responses as published); empty ones never count."""
     out: dict[str, dict] = {}
     for r in records:
-        if r.get("correct", True):
+        if str(r.get("response", "")).strip():
             out.setdefault(r["problem_id"], r)
     return out
+
+
+def _norm(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def released(rows: list[tuple[str, str]], problems: list[dict], hard: list[dict], easy: list[dict],
+             names: tuple[str, str]) -> tuple[list[dict], dict]:
+    """A published mixed set used as is: (question, response) rows matched to our problems by question text.
+
+    Each row is attributed to the pair's hard or easy teacher when its response equals that teacher's response
+    for the problem, so the manifest shows the weight the published set really has.
+
+    >>> probs = [{"problem_id": "p1", "question": "1+1?"}, {"problem_id": "p2", "question": "2+2?"}]
+    >>> hard = [{"problem_id": "p1", "response": "long 2"}, {"problem_id": "p2", "response": "long 4"}]
+    >>> easy = [{"problem_id": "p1", "response": "2"}, {"problem_id": "p2", "response": "4"}]
+    >>> recs, man = released([("1+1?", "long 2"), (" 2+2? ", "4"), ("3+3?", "6")], probs, hard, easy, ("long", "short"))
+    >>> [(r["problem_id"], r["teacher"]) for r in recs], man["from_hard"], man["from_easy"], man["unmatched_rows"]
+    ([('p1', 'long'), ('p2', 'short')], 1, 1, 1)
+    """
+    by_question = {}
+    for p in problems:
+        by_question.setdefault(_norm(p["question"]), p)
+    responses = {names[0]: first_per_problem(hard), names[1]: first_per_problem(easy)}
+    records: dict[str, dict] = {}
+    unmatched = duplicates = 0
+    for question, response in rows:
+        p = by_question.get(_norm(question))
+        if p is None:
+            unmatched += 1
+            continue
+        if p["problem_id"] in records:
+            duplicates += 1
+            continue
+        teacher = next((name for name, recs in responses.items()
+                        if p["problem_id"] in recs and _norm(recs[p["problem_id"]]["response"]) == _norm(response)),
+                       "released")
+        records[p["problem_id"]] = {"problem_id": p["problem_id"], "question": p["question"], "response": response,
+                                    "teacher": teacher}
+    out = [records[k] for k in sorted(records)]
+    if not out:
+        raise EmptyTeacherError(f"none of the {len(rows)} released rows matches a training problem by question text; "
+                                "check problems.train and the set's question column")
+    n_hard = sum(r["teacher"] == names[0] for r in out)
+    n_easy = sum(r["teacher"] == names[1] for r in out)
+    manifest = {
+        "hard_teacher": names[0],
+        "easy_teacher": names[1],
+        "examples": len(out),
+        "from_hard": n_hard,
+        "from_easy": n_easy,
+        "from_neither": len(out) - n_hard - n_easy,
+        "observed_weight": round(n_hard / (n_hard + n_easy), 4) if n_hard + n_easy else None,
+        "released_rows": len(rows),
+        "unmatched_rows": unmatched,
+        "duplicate_rows": duplicates,
+    }
+    return out, manifest
 
 
 def mix(hard: list[dict], easy: list[dict], weight: float, seed: int, names: tuple[str, str]) -> tuple[list[dict], dict]:
@@ -37,12 +97,12 @@ def mix(hard: list[dict], easy: list[dict], weight: float, seed: int, names: tup
     for name, kept, raw in ((names[0], h, hard), (names[1], e, easy)):
         if not kept:
             raise EmptyTeacherError(
-                f"teacher {name!r} has no correct response among its {len(raw)} records; "
+                f"teacher {name!r} has no kept response among its {len(raw)} records; "
                 f"check its backend and prompt (metrics/teachers/{name}.json lists why)"
             )
     common = sorted(set(h) & set(e))
     if not common:
-        raise EmptyTeacherError(f"teachers {names[0]!r} and {names[1]!r} have no correctly answered problem in common")
+        raise EmptyTeacherError(f"teachers {names[0]!r} and {names[1]!r} have no kept problem in common")
     n_hard = round(weight * len(common))
     rng = random.Random(seed)
     chosen = set(rng.sample(common, n_hard))
@@ -59,8 +119,8 @@ def mix(hard: list[dict], easy: list[dict], weight: float, seed: int, names: tup
         "examples": len(records),
         "from_hard": n_hard,
         "from_easy": len(records) - n_hard,
-        "hard_problems_correct": len(h),
-        "easy_problems_correct": len(e),
+        "hard_problems_kept": len(h),
+        "easy_problems_kept": len(e),
         "dropped_not_common": len(set(h) ^ set(e)),
     }
     return records, manifest

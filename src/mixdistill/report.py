@@ -48,13 +48,15 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
         prov = t.get("provenance", {})
         L.append(f"| {role} | {prov.get('backend')} | {prov.get('model')} | {_fmt(t['accuracy'])}% "
                  f"({t['correct']}/{t['requests']}) | {t['kept_problems']} | {t['mean_response_words']} |")
-    L += ["", "## Training sets", "", "| recipe | examples | from hard | from easy | dropped (not correct in both) |",
+    L += ["", "## Training sets", "", "| recipe | examples | from hard | from easy | dropped (not kept by both) |",
           "|---|---|---|---|---|"]
     for r in RECIPES:
         if r in mixes:
             m = mixes[r]
+            dropped = m.get("dropped_not_common", f"released set `{m.get('released')}`: {m.get('from_neither')} rows "
+                                                  f"from neither teacher, {m.get('unmatched_rows')} unmatched")
             L.append(f"| {LABEL[r]} | {m['examples']} | {m['from_hard']} ({m['hard_teacher']}) | "
-                     f"{m['from_easy']} ({m['easy_teacher']}) | {m['dropped_not_common']} |")
+                     f"{m['from_easy']} ({m['easy_teacher']}) | {dropped} |")
     for student in sorted(evals):
         ev = evals[student]
         L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | train loss |",

@@ -96,9 +96,10 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
 def select(samples: list[dict], policy: str) -> list[dict]:
     """Rejection filtering of one problem's samples: first_correct, all_correct or keep_all.
 
-    Unfinished responses (truncated at max tokens, or stopped in a loop) are dropped by every policy but keep_all.
+    Unfinished responses (truncated at max tokens, or stopped in a loop) are dropped by every policy but keep_all;
+    empty ones (a dataset teacher without a row for the problem) by every policy.
     """
     if policy == "keep_all":
-        return samples
+        return [s for s in samples if s["response"].strip()]
     good = [s for s in samples if s["correct"] and s["finish_reason"] not in ("length", "repetition")]
     return good[:1] if policy == "first_correct" else good

@@ -54,9 +54,35 @@ def test_teacher_with_no_correct_answer_fails_mix_naming_it(tmp_path, tiny_run):
     from stages._common import run
 
     assert run(mix.main, argv) == 2
-    with pytest.raises(ValueError, match="teacher 'short' has no correct response"):
+    with pytest.raises(ValueError, match="teacher 'short' has no kept response"):
         mix.main(argv)
     assert not (tmp_path / "m.jsonl").exists()
+
+
+def test_released_mix_is_used_as_published(tmp_path, tiny_run):
+    """mix.released: a published mixed set (here a Parquet file written in the test) replaces re-mixing."""
+    import pandas as pd
+
+    long, short = read_jsonl(tiny_run / "teachers/long.jsonl"), read_jsonl(tiny_run / "teachers/short.jsonl")
+    rows = [{"problem": r["question"], "solution": r["response"]} for r in long[:2]]
+    rows += [{"problem": r["question"], "solution": r["response"]} for r in short[2:8]]
+    rows += [{"problem": "A question that is not among the training problems", "solution": "x"}]
+    pd.DataFrame(rows).to_parquet(tmp_path / "mix.parquet")
+    params = write_params(tmp_path, **{"mix.released": {"mix_long": {
+        "dataset": str(tmp_path / "mix.parquet"), "question_column": "problem", "response_column": "solution"}}})
+    argv = ["--params", str(params), "--recipe", "mix_long", "--hard", str(tiny_run / "teachers/long.jsonl"),
+            "--easy", str(tiny_run / "teachers/short.jsonl"), "--problems", str(tiny_run / "train.jsonl"),
+            "--out", str(tmp_path / "m.jsonl"), "--manifest", str(tmp_path / "m.json")]
+    mix.main(argv)
+    man, recs = read_json(tmp_path / "m.json"), read_jsonl(tmp_path / "m.jsonl")
+    assert (man["examples"], man["from_hard"], man["from_easy"], man["unmatched_rows"]) == (8, 2, 6, 1)
+    assert man["observed_weight"] == 0.25 and man["released"].endswith("mix.parquet")
+    assert {r["response"] for r in recs} == {r["solution"] for r in rows[:8]}
+    # other recipes still re-mix
+    mix.main(["--params", str(params), "--recipe", "mix_large", "--hard", str(tiny_run / "teachers/large.jsonl"),
+              "--easy", str(tiny_run / "teachers/small.jsonl"), "--problems", str(tiny_run / "train.jsonl"),
+              "--out", str(tmp_path / "l.jsonl"), "--manifest", str(tmp_path / "l.json")])
+    assert "released" not in read_json(tmp_path / "l.json") and read_json(tmp_path / "l.json")["weight"] == 0.2
 
 
 def test_transformers_teacher_backend_on_tiny_model(tmp_path, tiny_run, tiny_model):

@@ -61,6 +61,10 @@ CASES = [
      "train.overrides.smollm2_135m-mix_large.batch_size: 0 is out of range; allowed: [1, inf]"),
     ("override of a lora key", _with("train.overrides", {"long": {"lora": {"rank": 8}}}),
      "train.overrides.long.lora.rank: unknown key; allowed: r, alpha"),
+    ("released set for a single-teacher recipe", _with("mix.released", {"long": {"dataset": "x.jsonl"}}),
+     "mix.released.long: only mix recipes take a released set; allowed: mix_long, mix_large"),
+    ("released set without a dataset", _with("mix.released", {"mix_long": {"question_column": "problem"}}),
+     "mix.released.mix_long.dataset: required"),
     ("bad packing strategy", _with("train.packing_strategy", "greedy"),
      "train.packing_strategy: 'greedy' is not allowed; allowed: bfd, wrapped"),
 ]

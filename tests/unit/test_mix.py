@@ -1,6 +1,6 @@
 import pytest
 
-from mixdistill.mix import EmptyTeacherError, mix
+from mixdistill.mix import EmptyTeacherError, mix, released
 
 
 def _recs(ids, text, correct=True):
@@ -24,18 +24,40 @@ def test_deterministic_per_seed_and_varies_across_seeds():
     assert [r["teacher"] for r in a] != [r["teacher"] for r in c]
 
 
-def test_only_problems_both_teachers_answered_correctly():
-    hard = _recs(range(0, 10), "H") + _recs(range(10, 12), "H", correct=False)
+def test_only_problems_both_teachers_kept():
+    # the teacher's filter decides what is kept; an empty response (a dataset teacher lacking the problem) never counts
+    hard = _recs(range(0, 10), "H") + _recs(range(10, 12), "")
     easy = _recs(range(3, 12), "E")
     recs, man = mix(hard, easy, 1.0, seed=0, names=("large", "small"))
     assert [r["problem_id"] for r in recs] == [f"p{i:03d}" for i in range(3, 10)]
-    assert man["hard_problems_correct"] == 10 and man["easy_problems_correct"] == 9
-    assert man["dropped_not_common"] == 5  # p000-p002 (easy lacks) + p010-p011 (hard wrong)
+    assert man["hard_problems_kept"] == 10 and man["easy_problems_kept"] == 9
+    assert man["dropped_not_common"] == 5  # p000-p002 (easy lacks) + p010-p011 (hard empty)
 
 
-def test_all_wrong_teacher_is_named():
-    with pytest.raises(EmptyTeacherError, match="teacher 'short' has no correct response among its 5 records"):
-        mix(_recs(range(5), "H"), _recs(range(5), "E", correct=False), 0.2, seed=0, names=("long", "short"))
+def test_kept_wrong_answers_are_used():
+    # filter keep_all keeps responses math-verify judged wrong (a released set as published): the mix uses them
+    recs, _ = mix(_recs(range(4), "H", correct=False), _recs(range(4), "E"), 0.5, seed=0, names=("long", "short"))
+    assert len(recs) == 4 and sum(r["response"] == "H" for r in recs) == 2
+
+
+def test_teacher_with_nothing_kept_is_named():
+    with pytest.raises(EmptyTeacherError, match="teacher 'short' has no kept response among its 5 records"):
+        mix(_recs(range(5), "H"), _recs(range(5), " "), 0.2, seed=0, names=("long", "short"))
+
+
+def test_released_set_is_matched_by_question_and_attributed():
+    probs = [{"problem_id": f"p{i:03d}", "question": f"q{i}"} for i in range(6)]
+    hard, easy = _recs(range(6), "long answer"), _recs(range(6), "short answer")
+    rows = [("q0", "long answer"), ("q1", "short  answer"), ("q2", "short answer"), ("q2", "dup"),
+            ("q3", "something else"), ("unknown question", "x")]
+    recs, man = released(rows, probs, hard, easy, ("long", "short"))
+    assert [(r["problem_id"], r["teacher"]) for r in recs] == [("p000", "long"), ("p001", "short"), ("p002", "short"),
+                                                               ("p003", "released")]
+    assert recs[1]["response"] == "short  answer"  # used as published
+    assert (man["from_hard"], man["from_easy"], man["from_neither"]) == (1, 2, 1)
+    assert (man["unmatched_rows"], man["duplicate_rows"], man["observed_weight"]) == (1, 1, 0.3333)
+    with pytest.raises(EmptyTeacherError, match="none of the 1 released rows"):
+        released([("nope", "x")], probs, hard, easy, ("long", "short"))
 
 
 def test_weight_out_of_range():
