@@ -28,3 +28,18 @@ def test_two_process_training_splits_the_data_and_writes_once(tmp_path, tiny_par
     weights = load_file(out / "adapter_model.safetensors")
     assert any(v.abs().sum() > 0 for k, v in weights.items() if "lora_B" in k)
     assert not list(tmp_path.glob(".adapter.*")), "a second rank wrote a temp output"
+
+
+def test_shipped_accelerate_configs_load_and_leave_batching_to_the_trainer():
+    """Every config in configs/accelerate loads with accelerate's own loader (unknown keys fail there), and the
+    DeepSpeed one does not pin gradient accumulation, which would clash with per-run train.overrides."""
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    kinds = {}
+    for path in sorted((ROOT / "configs/accelerate").glob("*.yaml")):
+        kinds[path.stem] = load_config_from_file(str(path))
+    assert {k: str(c.distributed_type).rsplit(".", 1)[-1] for k, c in kinds.items()} == {
+        "cpu2": "MULTI_GPU", "ddp": "MULTI_GPU", "deepspeed_zero3": "DEEPSPEED", "fsdp": "FSDP"}
+    ds = kinds["deepspeed_zero3"].deepspeed_config
+    assert ds["zero_stage"] == 3 and ds.get("gradient_accumulation_steps", "auto") == "auto"
+    assert kinds["cpu2"].use_cpu and kinds["cpu2"].num_processes == 2
