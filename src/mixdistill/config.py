@@ -187,6 +187,10 @@ class EvalConfig:
     batch_size: int = field(default=16, metadata=_range(1))
     max_new_tokens: int = field(default=256, metadata=_range(1))
     options: dict = field(default_factory=dict)  # vllm engine options (tensor_parallel_size, max_model_len, ...)
+    # the paper's decoding is greedy, one sample; samples > 1 (with a temperature) adds pass@k to the metrics
+    samples: int = field(default=1, metadata=_range(1))
+    temperature: float = field(default=0.0, metadata=_range(0))
+    top_p: float = field(default=1.0, metadata=_range(0, 1, True))
 
 
 @dataclass(frozen=True)
@@ -365,7 +369,7 @@ def _join(path: str, key) -> str:
 def _check(cfg: Config, errors: list[str]) -> None:
     """Cross-field checks; each group runs on its own so one broken field hides nothing else."""
     for check in (_check_prompt, _check_problems, _check_students, _check_teachers, _check_launch, _check_overrides,
-                  _check_released):
+                  _check_released, _check_eval):
         try:
             check(cfg, errors)
         except (TypeError, AttributeError, ValueError):  # a field of the wrong type, already reported
@@ -420,6 +424,12 @@ def _check_launch(cfg: Config, errors: list[str]) -> None:
         errors.append(f"train.launch: {cfg.train.launch!r} must start with python, accelerate or torchrun")
 
 
+def _check_eval(cfg: Config, errors: list[str]) -> None:
+    if cfg.evaluate.samples > 1 and cfg.evaluate.temperature == 0:
+        errors.append(f"evaluate.samples: {cfg.evaluate.samples} samples of greedy decoding are identical; "
+                      "set evaluate.temperature > 0 (e.g. 0.6) or samples: 1")
+
+
 def _check_released(cfg: Config, errors: list[str]) -> None:
     for recipe, spec in cfg.mix.released.items():
         if recipe not in MIX_RECIPES:
@@ -471,6 +481,7 @@ REQUIRED = (
     "train.scheduler", "train.warmup_ratio", "train.weight_decay", "train.gradient_checkpointing", "train.lora",
     "train.packing", "train.packing_strategy", "train.overrides",
     "train.launch", "evaluate.backend", "evaluate.batch_size", "evaluate.max_new_tokens", "evaluate.options",
+    "evaluate.samples", "evaluate.temperature", "evaluate.top_p",
     "analysis.style_samples", "analysis.top_k",
 )
 

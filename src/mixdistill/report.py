@@ -68,6 +68,14 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
             tr = train.get(student, {}).get(r, {})
             L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(acc.get(b)) for b in benches)
                      + f" | **{_fmt(acc['average'])}** | {ev[r].get('response_tokens_mean')} | {tr.get('train_loss', '–')} |")
+        sampled = [r for r in ORDER if r in ev and "pass_at" in ev[r]]
+        if sampled:
+            ks = list(ev[sampled[0]]["pass_at"])
+            L += ["", f"Sampled evaluation: {ev[sampled[0]]['samples']} samples per problem at temperature "
+                      f"{cfg.evaluate.temperature}; the table above is mean accuracy over samples. Average pass@k:", "",
+                  "| recipe | " + " | ".join(f"pass@{k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
+            for r in sampled:
+                L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(ev[r]["pass_at"][k]["average"]) for k in ks) + " |")
         g = gap.get(student, {})
         L += ["", "| statistic | value | 95% noise band | beyond noise? |", "|---|---|---|---|"]
         for key, name in (("delta_long", "Δ_Long = P_Long − P_Short"), ("delta_large", "Δ_Large = P_Large − P_Small"),

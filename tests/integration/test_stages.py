@@ -212,6 +212,24 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
         assert (tmp_path / "plots" / png).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_sampled_evaluation_reports_pass_at_k_and_is_seeded(tmp_path, tiny_model, tiny_run):
+    params = write_params(tmp_path, **{"evaluate.samples": 4, "evaluate.temperature": 1.0})
+
+    def run(name):
+        evaluate.main(["--params", str(params), "--base", str(tiny_model), "--model", str(tiny_model),
+                       "--benchmarks", str(tiny_run / "bench.jsonl"), "--predictions", str(tmp_path / f"{name}.jsonl"),
+                       "--metrics", str(tmp_path / f"{name}.json")])
+        return read_jsonl(tmp_path / f"{name}.jsonl"), read_json(tmp_path / f"{name}.json")
+
+    preds, m = run("a")
+    assert len(preds) == 7 * 4 and sorted({p["sample"] for p in preds}) == [0, 1, 2, 3]
+    assert m["samples"] == 4 and sorted(m["pass_at"]) == ["1", "2", "4"]
+    assert m["pass_at"]["1"]["average"] == pytest.approx(m["accuracy"]["average"], abs=0.01)
+    assert m["pass_at"]["1"]["average"] <= m["pass_at"]["2"]["average"] <= m["pass_at"]["4"]["average"]
+    assert len({p["response"] for p in preds if p["problem_id"] == preds[0]["problem_id"]}) > 1  # really sampled
+    assert run("b")[0] == preds  # same seed, same samples
+
+
 def test_rank_shift_scores_generated_tokens_under_the_base_student(tiny_params, tiny_model):
     from mixdistill.analysis import rank_shift, top_shifts
     from mixdistill.config import load_config

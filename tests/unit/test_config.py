@@ -65,6 +65,7 @@ CASES = [
      "mix.released.long: only mix recipes take a released set; allowed: mix_long, mix_large"),
     ("released set without a dataset", _with("mix.released", {"mix_long": {"question_column": "problem"}}),
      "mix.released.mix_long.dataset: required"),
+    ("several greedy samples", _with("evaluate.samples", 4), "evaluate.samples: 4 samples of greedy decoding are identical"),
     ("bad packing strategy", _with("train.packing_strategy", "greedy"),
      "train.packing_strategy: 'greedy' is not allowed; allowed: bfd, wrapped"),
 ]

@@ -59,14 +59,26 @@ def test_noise_band_shrinks_with_more_problems():
 
 def test_summarise_counts_reasons_and_means():
     preds = [
-        {"benchmark": "a", "correct": True, "reason": "correct", "response_tokens": 10},
-        {"benchmark": "a", "correct": False, "reason": "truncated", "response_tokens": 30},
-        {"benchmark": "b", "correct": False, "reason": "no_answer", "response_tokens": 20},
+        {"benchmark": "a", "problem_id": "a1", "correct": True, "reason": "correct", "response_tokens": 10},
+        {"benchmark": "a", "problem_id": "a2", "correct": False, "reason": "truncated", "response_tokens": 30},
+        {"benchmark": "b", "problem_id": "b1", "correct": False, "reason": "no_answer", "response_tokens": 20},
     ]
     s = summarise(preds)
     assert s["accuracy"] == {"a": 50.0, "b": 0.0, "average": 25.0}
     assert s["n"] == {"a": 2, "b": 1}
     assert s["truncated_pct"] == pytest.approx(33.33) and s["response_tokens_mean"] == 20.0
+    assert "pass_at" not in s  # one sample: greedy, no pass@k
+
+
+def test_pass_at_k_over_samples():
+    # a1 solved in 1 of 4 samples, a2 in 4 of 4, b1 in 0 of 4
+    preds = [{"benchmark": b, "problem_id": pid, "correct": i < c, "reason": "x"}
+             for b, pid, c in (("a", "a1", 1), ("a", "a2", 4), ("b", "b1", 0)) for i in range(4)]
+    s = summarise(preds)
+    assert s["samples"] == 4 and sorted(s["pass_at"]) == ["1", "2", "4"]
+    assert s["pass_at"]["1"]["a"] == s["accuracy"]["a"] == 62.5  # pass@1 is the mean accuracy over samples
+    assert s["pass_at"]["2"]["a"] == 75.0  # (0.5 + 1) / 2
+    assert s["pass_at"]["4"] == {"a": 100.0, "b": 0.0, "average": 50.0}
 
 
 def test_gap_across_sizes_plot_needs_two_students(tmp_path):
