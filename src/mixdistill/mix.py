@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import random
 
+from .backends.dataset import text_key
+
 
 class EmptyTeacherError(ValueError):
     pass
@@ -29,10 +31,6 @@ def first_per_problem(records: list[dict]) -> dict[str, dict]:
         if str(r.get("response", "")).strip():
             out.setdefault(r["problem_id"], r)
     return out
-
-
-def _norm(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def released(rows: list[tuple[str, str]], problems: list[dict], hard: list[dict], easy: list[dict],
@@ -51,23 +49,22 @@ def released(rows: list[tuple[str, str]], problems: list[dict], hard: list[dict]
     """
     by_question = {}
     for p in problems:
-        by_question.setdefault(_norm(p["question"]), p)
+        by_question.setdefault(text_key(p["question"]), p)
     responses = {names[0]: first_per_problem(hard), names[1]: first_per_problem(easy)}
     records: dict[str, dict] = {}
     unmatched = duplicates = 0
     for question, response in rows:
-        p = by_question.get(_norm(question))
+        p = by_question.get(text_key(question))
         if p is None:
             unmatched += 1
             continue
-        if p["problem_id"] in records:
+        pid = p["problem_id"]
+        if pid in records:
             duplicates += 1
             continue
         teacher = next((name for name, recs in responses.items()
-                        if p["problem_id"] in recs and _norm(recs[p["problem_id"]]["response"]) == _norm(response)),
-                       "released")
-        records[p["problem_id"]] = {"problem_id": p["problem_id"], "question": p["question"], "response": response,
-                                    "teacher": teacher}
+                        if pid in recs and text_key(recs[pid]["response"]) == text_key(response)), "released")
+        records[pid] = {"problem_id": pid, "question": p["question"], "response": response, "teacher": teacher}
     out = [records[k] for k in sorted(records)]
     if not out:
         raise EmptyTeacherError(f"none of the {len(rows)} released rows matches a training problem by question text; "

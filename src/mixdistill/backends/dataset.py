@@ -22,7 +22,8 @@ OPTIONS = ("question_column", "response_column", "split")
 _LOCAL = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
 
-def _norm(text: str) -> str:
+def text_key(text: str) -> str:
+    """How texts (questions, responses) are matched across datasets: whitespace-normalised."""
     return " ".join(str(text).split())
 
 
@@ -67,7 +68,7 @@ class DatasetBackend:
         if self._index is None:
             index: dict[str, list[str]] = defaultdict(list)
             for row in self.rows():
-                index[_norm(row[self.question_column])].append(row[self.response_column])
+                index[text_key(row[self.question_column])].append(row[self.response_column])
             self._index = dict(index)
         return self._index
 
@@ -75,7 +76,7 @@ class DatasetBackend:
         index = self._load()
         out, missing = [], 0
         for r in requests:
-            found = index.get(_norm(r.problem.get("question", "")), [])
+            found = index.get(text_key(r.problem.get("question", "")), [])
             if r.sample < len(found):
                 out.append(GenResult(found[r.sample], "stop", None))
             else:
