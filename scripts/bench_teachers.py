@@ -20,13 +20,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from mixdistill.backends import GenRequest, Sampling
+from mixdistill.backends.base import GenRequest, Sampling
 from mixdistill.backends.hf import TransformersBackend
 from mixdistill.backends.openai import OpenAIBackend
 from mixdistill.cache import GenerationCache, cached_generate
 from mixdistill.config import PromptConfig, ProblemsConfig, ProblemSource
 from mixdistill.problems import build_train
-from mixdistill.teachers import build_messages
+from mixdistill.prompts import build_messages
 
 
 def _requests(n: int) -> list[GenRequest]:

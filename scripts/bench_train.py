@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         b = bare(args.base, records, cfg.train, cfg.prompt, cfg.seed, f"{tmp}/bare")
         ours = train(args.base, records, cfg.train, cfg.prompt, cfg.seed, f"{tmp}/out", f"{tmp}/live", f"{tmp}/work")
-    o = ours["tokens_per_second"]
+    o = ours["run"]["tokens_per_second"]
     print(f"\n| run | tokens/s |\n|---|---|\n| bare TRL SFTTrainer | {b:.1f} |\n| mixdistill train() | {o:.1f} |\n"
           f"| ratio (ours / bare) | {o / b:.2f} |")
     return 0

@@ -1,4 +1,4 @@
-"""What every stage shares: argument parsing with --params, logging, and clean failures."""
+"""What every stage shares: argument parsing with --params, logging, clean failures, run logs."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ import argparse
 import logging
 import sys
 
-from mixdistill.backends.openai import ServerError
-from mixdistill.config import ConfigError, load_config
-from mixdistill.io import DataError
-from mixdistill.mix import EmptyTeacherError
-from mixdistill.solvers import UnsupportedTask
+from mixdistill.config import load_config
+from mixdistill.errors import EXPECTED
+from mixdistill.io import write_json
 
 log = logging.getLogger("mixdistill")
-# failures with a message for the user (OSError covers missing files, permissions and full disks)
-EXPECTED = (ConfigError, DataError, EmptyTeacherError, UnsupportedTask, ServerError, OSError)
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -36,3 +32,13 @@ def run(main, argv=None) -> int:
 
 def config(args):
     return load_config(args.params)
+
+
+def write_summary(metrics_path: str, summary: dict, log_path: str | None = None) -> None:
+    """The summary's results go to `metrics_path` (a DVC metric); its `run` part (timings, throughput, cache
+    counters: what differs between two identical runs) goes to `log_path`, a run log that DVC does not track."""
+    summary = dict(summary)
+    run_info = summary.pop("run", None)
+    write_json(metrics_path, summary)
+    if log_path and run_info is not None:
+        write_json(log_path, run_info)

@@ -1,6 +1,6 @@
 """Stage student@NAME: import a base student as safetensors + tokenizer."""
 
-from mixdistill.config import ConfigError
+from mixdistill.errors import ConfigError
 from mixdistill.io import write_json
 from mixdistill.models import import_student
 

@@ -1,10 +1,11 @@
 """Stage teach@ROLE: one teacher's graded, filtered responses and a summary metric."""
 
-from mixdistill.config import ROLES, ConfigError
-from mixdistill.io import read_jsonl, write_json, write_jsonl
+from mixdistill.config import ROLES
+from mixdistill.errors import ConfigError
+from mixdistill.io import read_jsonl, write_jsonl
 from mixdistill.teachers import teach
 
-from ._common import config, parser, run
+from ._common import config, parser, run, write_summary
 
 
 def main(argv=None):
@@ -13,6 +14,7 @@ def main(argv=None):
     p.add_argument("--problems", required=True, help="training problems JSONL")
     p.add_argument("--out", required=True, help="output JSONL of kept responses")
     p.add_argument("--metrics", required=True, help="output JSON summary")
+    p.add_argument("--log", help="run log JSON: generated vs cached requests (not a DVC metric)")
     p.add_argument("--cache", default=".cache/generations",
                    help="generation cache folder, outside DVC outputs (default: .cache/generations; '' disables)")
     args = p.parse_args(argv)
@@ -23,7 +25,7 @@ def main(argv=None):
     records, summary = teach(args.role, cfg.teachers[args.role], problems, cfg.prompt, cfg.seed,
                              cache_dir=args.cache or None)
     write_jsonl(args.out, records)
-    write_json(args.metrics, summary)
+    write_summary(args.metrics, summary, args.log)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Stage train@STUDENT-RECIPE: fine-tune a student on one training set with TRL."""
 
-from mixdistill.io import read_jsonl, write_json
+from mixdistill.io import read_jsonl
 from mixdistill.train import train
 
-from ._common import config, parser, run
+from ._common import config, parser, run, write_summary
 
 
 def main(argv=None):
@@ -12,6 +12,7 @@ def main(argv=None):
     p.add_argument("--data", required=True, help="training set JSONL")
     p.add_argument("--out", required=True, help="output adapter/model folder")
     p.add_argument("--metrics", required=True, help="output JSON training summary")
+    p.add_argument("--log", help="run log JSON: seconds and tokens/s (not a DVC metric)")
     p.add_argument("--live", help="DVCLive folder for loss curves")
     p.add_argument("--student", help="student name: selects train.overrides for this run")
     p.add_argument("--recipe", help="recipe name: selects train.overrides for this run")
@@ -21,7 +22,7 @@ def main(argv=None):
     records = read_jsonl(args.data, required=("question", "response"))
     summary = train(args.base, records, cfg.train_for(args.student, args.recipe), cfg.prompt, cfg.seed, args.out, args.live, args.work)
     if summary is not None:  # rank 0 only, under accelerate launch
-        write_json(args.metrics, summary)
+        write_summary(args.metrics, summary, args.log)
 
 
 if __name__ == "__main__":

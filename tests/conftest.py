@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "tests" / "profiles" / "tiny.yaml"
+
+
+def committed(path: str) -> str:
+    """A project file as committed at HEAD. Tests read the default params this way, never from the workspace,
+    where an interrupted `dvc exp run` may have left a changed value."""
+    return subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{path}"], check=True, capture_output=True,
+                          text=True).stdout
 
 
 def write_params(folder: Path, **overrides) -> Path:

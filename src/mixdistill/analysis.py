@@ -80,7 +80,7 @@ def rank_shift(base_dir: str, predictions: list[dict], prompt, batch_size: int =
     import torch
 
     from .backends.hf import load_model
-    from .teachers import build_messages
+    from .prompts import build_messages
 
     model, tok = load_model(base_dir)
     tok.padding_side = "right"

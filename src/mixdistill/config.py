@@ -15,6 +15,8 @@ from typing import Any, Literal, Optional, Union
 
 import yaml
 
+from .errors import ConfigError
+
 ROLES = ("long", "short", "large", "small")
 # recipe -> (hard teacher, easy teacher); the weight is the fraction of examples from the hard one
 PAIRS = {"long_short": ("long", "short"), "large_small": ("large", "small")}
@@ -34,13 +36,6 @@ PAPER_PROMPT = (
 )
 
 
-class ConfigError(ValueError):
-    """Invalid params: `problems` lists every `key.path: message`."""
-
-    def __init__(self, problems: list[str], source: str = "params.yaml"):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source} is invalid ({len(problems)} problem(s)):\n{lines}")
 
 
 def _range(lo=None, hi=None, lo_open=False):

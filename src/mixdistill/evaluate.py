@@ -7,10 +7,10 @@ import logging
 import math
 from collections import Counter, defaultdict
 
-from .backends import GenRequest, Sampling
+from .backends.base import GenRequest, Sampling
 from .config import EvalConfig, PromptConfig
 from .grading import grade
-from .teachers import build_messages
+from .prompts import build_messages
 
 log = logging.getLogger(__name__)
 

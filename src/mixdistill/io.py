@@ -16,9 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-
-class DataError(ValueError):
-    """Bad input data: the message names the file (and line) and what is wrong."""
+from .errors import DataError
 
 
 @contextlib.contextmanager
@@ -74,6 +72,29 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+# Keys Hugging Face writes that record how a folder was loaded, not what it holds: `local_files_only` follows
+# HF_HUB_OFFLINE and `is_local` where the files came from, so the same tokenizer saved twice differed by a byte.
+_LOAD_TIME_KEYS = {"tokenizer_config.json": ("local_files_only", "is_local")}
+# PEFT keeps these as Python sets and writes them in hash-seed order: the same adapter, different bytes.
+_SET_VALUED_KEYS = {"adapter_config.json": ("target_modules", "exclude_modules", "modules_to_save")}
+
+
+def canonical_hf_files(folder: str | Path) -> None:
+    """Make a saved model/tokenizer/adapter folder a function of its content: drop load-time keys and sort
+    set-valued lists, so identical inputs give byte-identical files (and DVC hashes) in every run."""
+    for name in sorted(set(_LOAD_TIME_KEYS) | set(_SET_VALUED_KEYS)):
+        path = Path(folder) / name
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text())
+        for key in _LOAD_TIME_KEYS.get(name, ()):
+            data.pop(key, None)
+        for key in _SET_VALUED_KEYS.get(name, ()):
+            if isinstance(data.get(key), list):
+                data[key] = sorted(data[key])
+        write_json(path, data)
 
 
 def read_json(path: str | Path) -> Any:

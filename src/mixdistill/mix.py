@@ -17,10 +17,7 @@ from __future__ import annotations
 import random
 
 from .backends.dataset import text_key
-
-
-class EmptyTeacherError(ValueError):
-    pass
+from .errors import EmptyTeacherError
 
 
 def first_per_problem(records: list[dict]) -> dict[str, dict]:

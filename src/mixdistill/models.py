@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from .config import RandomInit, StudentConfig
-from .io import DataError, atomic_dir
+from .io import DataError, atomic_dir, canonical_hf_files
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
+        canonical_hf_files(tmp)
     n = sum(p.numel() for p in model.parameters())
     log.info("student %s (%s): %.1fM parameters -> %s", cfg.source, type(model).__name__, n / 1e6, out_dir)
     return {"source": cfg.source, "architecture": type(model).__name__, "parameters": n}

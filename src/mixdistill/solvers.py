@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-
-class UnsupportedTask(ValueError):
-    """The task has no solver: a configuration problem."""
+from .errors import UnsupportedTask
 
 
 class Unsolvable(ValueError):

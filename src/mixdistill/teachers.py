@@ -5,23 +5,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from .backends import GenRequest, Sampling, get_backend
+from .backends.base import GenRequest, Sampling
+from .backends.registry import get_backend
 from .cache import GenerationCache, cached_generate
 from .config import PromptConfig, TeacherConfig
 from .grading import grade
+from .prompts import build_messages
 
 log = logging.getLogger(__name__)
-
-
-def build_messages(question: str, prompt: PromptConfig, system: str | None = None, template: str | None = None) -> tuple:
-    """Chat messages for one problem. Training and evaluation use `prompt`; a teacher may
-    override the system prompt and template (e.g. a long-CoT teacher's own instructions)."""
-    messages = []
-    system = system if system is not None else prompt.system
-    if system:
-        messages.append({"role": "system", "content": system})
-    messages.append({"role": "user", "content": (template or prompt.template).format(problem=question)})
-    return tuple(messages)
 
 
 def make_backend(cfg: TeacherConfig):
@@ -33,7 +24,8 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
     """Generate (through the generation cache in `cache_dir`, if given), grade and filter.
 
     Returns (records, summary). Records hold every kept response; `summary` counts sampled /
-    cached / generated / correct / kept, the teacher's accuracy, and mean response length.
+    correct / kept, the teacher's accuracy and mean response length; its `run` part counts generated vs cached
+    requests (it differs between identical runs, so stages log it apart from the metrics).
     """
     backend = backend or make_backend(cfg)
     requests = [
@@ -76,8 +68,6 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
     summary = {
         "role": role,
         "requests": n,
-        "generated": counts["generated"],
-        "cached": counts["cached"],
         "problems": len(problems),
         "correct": correct,
         "accuracy": round(100.0 * correct / n, 2) if n else 0.0,
@@ -87,6 +77,7 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
         "reasons": dict(sorted(reasons.items())),
         "mean_response_words": round(sum(len(r["response"].split()) for r in records) / max(len(records), 1), 1),
         "provenance": {**backend.describe(), "sampling": sampling.__dict__, "filter": cfg.filter},
+        "run": counts,  # how this run got its responses (generated vs cached): a run log, not a result
     }
     log.info("teacher %s: %d/%d correct (%.1f%%), kept %d responses for %d problems",
              role, correct, n, summary["accuracy"], len(records), kept_problems)

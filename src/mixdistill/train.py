@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from .config import PromptConfig, TrainConfig
-from .io import atomic_dir
-from .teachers import build_messages
+from .io import atomic_dir, canonical_hf_files
+from .prompts import build_messages
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +157,7 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
             trainer.model.save_pretrained(tmp)
         if cfg.method == "full":
             tok.save_pretrained(tmp)
+        canonical_hf_files(tmp)
     shutil.rmtree(ckpt_dir, ignore_errors=True)  # the output is saved: checkpoints are no longer needed
     epochs = cfg.epochs
     summary = {
@@ -176,12 +177,12 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
         "train_loss": round(float(result.training_loss), 4),
         "final_loss": round(float(_last_loss(trainer)), 4),
         "train_tokens": int(tokens * epochs),
-        "seconds": round(seconds, 1),
-        "tokens_per_second": round(tokens * epochs / max(seconds, 1e-9), 1),
         "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
+        # timings differ between identical runs: a run log, kept out of the DVC metrics by the stage
+        "run": {"seconds": round(seconds, 1), "tokens_per_second": round(tokens * epochs / max(seconds, 1e-9), 1)},
     }
     log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
-             cfg.method, len(records), summary["steps"], summary["train_loss"], summary["tokens_per_second"], Path(out_dir))
+             cfg.method, len(records), summary["steps"], summary["train_loss"], summary["run"]["tokens_per_second"], Path(out_dir))
     return summary
 
 

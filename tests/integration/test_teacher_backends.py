@@ -64,7 +64,7 @@ def _openai_params(tmp_path, base_url, tiny_model, **extra):
 def _teach(params, problems, out_dir, cache):
     return run(teach.main, ["--params", str(params), "--role", "short", "--problems", str(problems),
                             "--out", str(out_dir / "short.jsonl"), "--metrics", str(out_dir / "short.json"),
-                            "--cache", str(cache)])
+                            "--log", str(out_dir / "short.log.json"), "--cache", str(cache)])
 
 
 def test_openai_backend_against_a_real_server(tmp_path, server, tiny_model, tiny_run, monkeypatch, capfd, caplog):
@@ -73,8 +73,9 @@ def test_openai_backend_against_a_real_server(tmp_path, server, tiny_model, tiny
     params = _openai_params(tmp_path, server, tiny_model)
     cache = tmp_path / "cache"
     assert _teach(params, tiny_run / "train.jsonl", tmp_path, cache) == 0
-    s = read_json(tmp_path / "short.json")
-    assert (s["requests"], s["generated"], s["cached"]) == (10, 10, 0)
+    s, log = read_json(tmp_path / "short.json"), read_json(tmp_path / "short.log.json")
+    assert s["requests"] == 10 and log == {"generated": 10, "cached": 0}
+    assert "generated" not in s and "cached" not in s  # counters are a run log, not a DVC metric
     assert s["provenance"]["backend"] == "openai" and s["provenance"]["api_key_env"] == "MIXDISTILL_TEST_KEY"
     for f in [*tmp_path.rglob("*.json"), *tmp_path.rglob("*.jsonl"), *tmp_path.rglob("*.yaml")]:
         assert SECRET not in f.read_text(), f"the API key leaked into {f}"
@@ -90,8 +91,7 @@ def test_cached_requests_are_not_sent_again(tmp_path, server, tiny_model, tiny_r
     # the same teacher behind a dead address: every request must come from the cache
     dead = _openai_params(tmp_path, f"http://127.0.0.1:{_free_port()}/v1", tiny_model)
     assert _teach(dead, tiny_run / "train.jsonl", tmp_path, cache) == 0
-    s = read_json(tmp_path / "short.json")
-    assert (s["generated"], s["cached"]) == (0, 10)
+    assert read_json(tmp_path / "short.log.json") == {"generated": 0, "cached": 10}
     assert (tmp_path / "short.jsonl").read_bytes() == first
 
 
@@ -127,7 +127,8 @@ def test_sigkill_mid_generation_then_resume_is_identical(tmp_path, tiny_model):
 
     def cmd(out, cache):
         return [*py, "stages.teach", "--params", str(params), "--role", "long", "--problems", str(tmp_path / "train.jsonl"),
-                "--out", str(out / "long.jsonl"), "--metrics", str(out / "long.json"), "--cache", str(cache)]
+                "--out", str(out / "long.jsonl"), "--metrics", str(out / "long.json"), "--log", str(out / "long.log.json"),
+                "--cache", str(cache)]
 
     killed, cache = tmp_path / "killed", tmp_path / "cache-killed"
     proc = subprocess.Popen(cmd(killed, cache), env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -143,7 +144,7 @@ def test_sigkill_mid_generation_then_resume_is_identical(tmp_path, tiny_model):
     saved = files[0].read_text().count("\n") - 1
 
     subprocess.run(cmd(killed, cache), check=True, env=env, cwd=ROOT, capture_output=True)
-    s = read_json(killed / "long.json")
+    s = read_json(killed / "long.log.json")
     assert s["cached"] == saved and s["generated"] == 160 - saved and s["cached"] >= 16
 
     fresh = tmp_path / "fresh"
@@ -187,10 +188,10 @@ def test_adding_problems_generates_only_the_new_requests(tmp_path, tiny_model):
         return build_train(ProblemsConfig(train=(ProblemSource(task="chain_sum", count=n),)), seed=0)
 
     _, first = run_teacher("long", cfg, problems(20), PromptConfig(), 0, cache_dir=str(cache))
-    assert (first["generated"], first["cached"]) == (20, 0)
+    assert (first["run"]["generated"], first["run"]["cached"]) == (20, 0)
     _, more = run_teacher("long", cfg, problems(22), PromptConfig(), 0, cache_dir=str(cache))
-    assert (more["generated"], more["cached"]) == (2, 20)  # 10% more problems: only those are generated
+    assert (more["run"]["generated"], more["run"]["cached"]) == (2, 20)  # 10% more problems: only those are generated
     raised = TeacherConfig(backend="transformers", model=str(tiny_model), max_tokens=8, batch_size=4,
                            samples_per_problem=2, temperature=0.0)
     _, two = run_teacher("long", raised, problems(22), PromptConfig(), 0, cache_dir=str(cache))
-    assert (two["generated"], two["cached"]) == (22, 22)  # a second sample per problem: only the new samples
+    assert (two["run"]["generated"], two["run"]["cached"]) == (22, 22)  # a second sample per problem: only the new samples

@@ -23,7 +23,7 @@ def test_vllm_teacher_generates_graded_records(tmp_path, tiny_run, tiny_model):
 
 
 def test_vllm_backend_is_lazy_and_validates_options():
-    from mixdistill.backends import get_backend
+    from mixdistill.backends.registry import get_backend
 
     cls = get_backend("vllm")  # importing the backend must not import vllm
     with pytest.raises(ValueError, match="unknown vllm option\\(s\\) \\['tp'\\]; allowed: tensor_parallel_size"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -26,7 +28,8 @@ def _env():
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # python and dvc of this venv
     env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.com", DVC_NO_ANALYTICS="1", PYTHONPATH="",
+               GIT_COMMITTER_EMAIL="t@example.com", DVC_NO_ANALYTICS="1",
+               PYTHONPATH="src",  # the repo's own copy of the code runs (and gets its bytecode), not the install
                AWS_REQUEST_CHECKSUM_CALCULATION="when_required", AWS_RESPONSE_CHECKSUM_VALIDATION="when_required")
     return env
 
@@ -45,7 +48,7 @@ def _ran(output: str) -> set[str]:
 def repo(tmp_path_factory):
     repo = tmp_path_factory.mktemp("pipeline")
     copy_project(repo)
-    write_params(repo)
+    write_params(repo, **{"train.lr": 0.05})  # strong enough that a new mix changes the tiny student's outputs
     _sh(repo, "git", "init", "-q", "-b", "main")
     _sh(repo, "dvc", "init", "-q")
     _sh(repo, "git", "add", "-A")
@@ -58,10 +61,60 @@ def repo(tmp_path_factory):
     return repo
 
 
-def test_mix_weight_reruns_only_the_mix_long_chain(repo):
-    ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5"))
-    must = {"mix@mix_long", "train@tiny-mix_long", "evaluate@tiny-mix_long", "report"}
-    assert must <= ran <= must | {"gap", "analyze@tiny"}, ran  # these rerun only if the predictions/metrics changed
+def _changed_stages(repo) -> dict[str, set[str]]:
+    """stage -> the deps `dvc status` says changed."""
+    p = subprocess.run(["dvc", "status", "--json"], cwd=repo, env=_env(), capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    status = json.loads(p.stdout)
+    out = {}
+    for stage, entries in status.items():
+        for entry in entries:
+            if isinstance(entry, dict) and "changed deps" in entry:
+                out.setdefault(stage.split(":")[-1], set()).update(entry["changed deps"])
+    return out
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_lock_ignores_bytecode_editor_files_and_a_test_run(repo):
+    """What a whole test suite leaves behind (bytecode of every module), plus an editor's swap file, changes nothing."""
+    _sh(repo, sys.executable, "-m", "compileall", "-q", "src", "stages")
+    mods = [f"mixdistill.{f.stem}" for f in (repo / "src" / "mixdistill").glob("*.py") if f.stem != "__init__"]
+    _sh(repo, sys.executable, "-c", f"import {', '.join(mods)}, mixdistill.backends.registry, stages.report")
+    assert list((repo / "src" / "mixdistill").glob("__pycache__/teachers.*.pyc")), "bytecode was not written in the repo"
+    (repo / "src" / "mixdistill" / "backends" / ".hf.py.swp").write_bytes(b"vim swap")
+    assert _changed_stages(repo) == {}
+    assert "up to date" in _sh(repo, "dvc", "status")
+
+
+def test_editing_the_prompt_builder_reruns_every_stage_that_runs_it(repo):
+    """prompts.py is run by teachers, training, evaluation and analysis, and by nothing else."""
+    f = repo / "src" / "mixdistill" / "prompts.py"
+    f.write_text(f.read_text() + "\n# an edit\n")
+    try:
+        changed = _changed_stages(repo)
+    finally:
+        _sh(repo, "git", "checkout", "--", "src/mixdistill/prompts.py")
+    runs_it = ({f"teach@{r}" for r in ("long", "short", "large", "small")} | {"analyze@tiny"}
+               | {f"train@tiny-{r}" for r in RECIPES} | {f"evaluate@tiny-{r}" for r in ["base", *RECIPES]})
+    assert set(changed) == runs_it
+    assert all(deps == {"src/mixdistill/prompts.py"} for deps in changed.values())
+    assert "up to date" in _sh(repo, "dvc", "status")
+
+
+def test_mix_weight_reruns_exactly_the_mix_long_chain(repo):
+    """After the bytecode test above: exactly mix, train and evaluate of mix_long and the report; analyze and gap
+    exactly when the new predictions / eval metrics differ (DVC skips a stage whose deps hash the same)."""
+    preds, evals = repo / "data/predictions/tiny-mix_long.jsonl", repo / "metrics/eval/tiny-mix_long.json"
+    before = _md5(preds), _md5(evals)
+    ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "mix.weight=1.0"))
+    expect = {"mix@mix_long", "train@tiny-mix_long", "evaluate@tiny-mix_long", "report"}
+    expect |= {"analyze@tiny"} if _md5(preds) != before[0] else set()
+    expect |= {"gap"} if _md5(evals) != before[1] else set()
+    assert ran == expect
+    assert "analyze@tiny" in ran, "the tiny profile should let a weight change reach the predictions"
     shown = _sh(repo, "dvc", "exp", "show", "--md")
     assert "mix.weight" in shown
 
@@ -79,7 +132,7 @@ def test_one_teacher_change_reruns_only_its_descendants(repo):
 
 
 def test_metrics_diff_names_what_it_compares(repo):
-    _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=1.0")
+    _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5")
     diff = _sh(repo, "dvc", "metrics", "diff", "--md")
     assert "metrics/mixes/mix_long.json" in diff and "from_hard" in diff
 

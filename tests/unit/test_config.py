@@ -9,8 +9,10 @@ import yaml
 
 from mixdistill.config import REQUIRED, ConfigError, load_config, parse_config
 
+from ..conftest import committed
+
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
+DEFAULT = yaml.safe_load(committed("params.yaml"))  # as committed: never the workspace copy
 
 
 def _with(path: str, value, delete=False):
@@ -89,7 +91,7 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_default_params_and_profiles_are_valid():
-    cfg = load_config(ROOT / "params.yaml")
+    cfg = parse_config(DEFAULT)
     assert cfg.recipe_weight("mix_long") == 0.2 and cfg.recipe_weight("long") == 1.0 and cfg.recipe_weight("small") == 0.0
     profiles = sorted((ROOT / "tests" / "profiles").glob("*.yaml")) + sorted((ROOT / "profiles").glob("*.yaml"))
     assert len(profiles) >= 5

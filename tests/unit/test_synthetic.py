@@ -5,7 +5,8 @@ import statistics
 
 import pytest
 
-from mixdistill.backends import GenRequest, Sampling, get_backend
+from mixdistill.backends.base import GenRequest, Sampling
+from mixdistill.backends.registry import get_backend
 from mixdistill.backends.synthetic import RENDER, SyntheticBackend
 from mixdistill.config import ProblemsConfig, ProblemSource
 from mixdistill.grading import grade

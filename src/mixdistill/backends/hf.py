@@ -52,7 +52,7 @@ def merge_adapter(base: str, adapter: str, work: str) -> str:
     """A full model folder with `adapter` merged into `base`, cached under `work` by content hash."""
     import hashlib
 
-    from ..io import atomic_dir
+    from ..io import atomic_dir, canonical_hf_files
 
     h = hashlib.sha256()
     for f in sorted(Path(adapter).glob("*")):
@@ -64,6 +64,7 @@ def merge_adapter(base: str, adapter: str, work: str) -> str:
         with atomic_dir(out) as tmp:
             model.save_pretrained(tmp)
             tok.save_pretrained(tmp)
+            canonical_hf_files(tmp)
     return str(out)
 
 

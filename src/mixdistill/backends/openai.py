@@ -20,15 +20,12 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from ..errors import ServerError
 from .base import GenRequest, GenResult, Sampling, check_options
 
 log = logging.getLogger(__name__)
 OPTIONS = ("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
-
-
-class ServerError(RuntimeError):
-    """The server stayed unreachable or kept failing: names the URL and the last error."""
 
 
 class OpenAIBackend:
