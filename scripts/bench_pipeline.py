@@ -15,6 +15,7 @@ empty. Identical inputs should give 0 differing entries and an empty diff.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -83,9 +84,9 @@ def from_scratch(n: int, keep: bool) -> int:
                 print(f"clone {i}: dvc repro failed (exit {code})")
                 return code
             locks.append(lock_outputs((clone / "dvc.lock").read_text()))
-            diff = subprocess.run(["dvc", "metrics", "diff", "--md", "HEAD"], cwd=clone, env=env,
-                                  capture_output=True, text=True)
-            rows.append((i, total, diff.stdout.strip()))
+            diff = subprocess.run(["dvc", "metrics", "diff", "--json", "HEAD"], cwd=clone, env=env,
+                                  capture_output=True, text=True, check=True)
+            rows.append((i, total, json.loads(diff.stdout or "{}")))  # --md prints a header even when empty
         print("\n| compared | outputs | differing hashes |\n|---|---|---|")
         for i, lock in enumerate(locks, 1):
             d = differing(lock, committed)
@@ -99,7 +100,7 @@ def from_scratch(n: int, keep: bool) -> int:
             print(f"| clone 1 vs clone {i + 1} | {len(locks[0])} | {len(d)} |")
         for i, total, diff in rows:
             print(f"\nclone {i}: {total:.0f} s from scratch; `dvc metrics diff HEAD`: "
-                  + ("empty" if not diff else f"\n{diff}"))
+                  + ("empty" if not diff else json.dumps(diff, indent=1)))
             rc |= bool(diff)
     finally:
         if keep:
