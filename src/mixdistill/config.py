@@ -36,8 +36,6 @@ PAPER_PROMPT = (
 )
 
 
-
-
 def _range(lo=None, hi=None, lo_open=False):
     return {"range": (lo, hi, lo_open)}
 
