@@ -24,14 +24,14 @@ from mixdistill.backends.base import GenRequest, Sampling
 from mixdistill.backends.hf import TransformersBackend
 from mixdistill.backends.openai import OpenAIBackend
 from mixdistill.cache import GenerationCache, cached_generate
-from mixdistill.config import PromptConfig, ProblemsConfig, ProblemSource
+from mixdistill.config import GymSource, ProblemsConfig, paper_prompt
 from mixdistill.problems import build_train
 from mixdistill.prompts import build_messages
 
 
 def _requests(n: int) -> list[GenRequest]:
-    probs = build_train(ProblemsConfig(train=(ProblemSource(task="chain_sum", count=n),)), seed=0)
-    return [GenRequest(p["problem_id"], build_messages(p["question"], PromptConfig()), 0, p) for p in probs]
+    probs = build_train(ProblemsConfig(train=[GymSource(task="chain_sum", count=n)], benchmarks={}), seed=0)
+    return [GenRequest(p["problem_id"], build_messages(p["question"], paper_prompt()), 0, p) for p in probs]
 
 
 def _tok_s(backend, reqs, sampling) -> tuple[float, float]:

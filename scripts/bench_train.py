@@ -28,7 +28,7 @@ def bare(base: str, records: list[dict], cfg, prompt, seed: int, work: str) -> f
     trainer = SFTTrainer(model=model, args=sft_config(cfg, seed, work), train_dataset=to_dataset(records, prompt),
                          processing_class=tok,
                          peft_config=lora_config(cfg, model.config.num_hidden_layers) if cfg.method == "lora" else None)
-    tokens = sum(len(x) for x in trainer.train_dataset["input_ids"]) * cfg.epochs
+    tokens = sum(len(x) for x in trainer.train_dataset["input_ids"]) * trainer.args.num_train_epochs
     t = time.time()
     trainer.train()
     return tokens / (time.time() - t)

@@ -1,7 +1,6 @@
 """Stage teach@ROLE: one teacher's graded, filtered responses and a summary metric."""
 
 from mixdistill.config import ROLES
-from mixdistill.errors import ConfigError
 from mixdistill.io import read_jsonl, write_jsonl
 from mixdistill.teachers import teach
 
@@ -19,10 +18,8 @@ def main(argv=None):
                    help="generation cache folder, outside DVC outputs (default: .cache/generations; '' disables)")
     args = p.parse_args(argv)
     cfg = config(args)
-    if args.role not in cfg.teachers:
-        raise ConfigError([f"teachers.{args.role}: not configured"], args.params)
     problems = read_jsonl(args.problems, required=("problem_id", "question", "answer"))
-    records, summary = teach(args.role, cfg.teachers[args.role], problems, cfg.prompt, cfg.seed,
+    records, summary = teach(args.role, cfg.teacher(args.role), problems, cfg.prompt, cfg.seed,
                              cache_dir=args.cache or None)
     write_jsonl(args.out, records)
     write_summary(args.metrics, summary, args.log)

@@ -7,9 +7,10 @@ import logging
 import math
 from collections import Counter, defaultdict
 
-from .backends.base import GenRequest, Sampling
+from .backends.base import Sampling
+from .backends.registry import get_backend
 from .config import EvalConfig, PromptConfig
-from .grading import grade
+from .generate import generate_and_grade
 from .prompts import build_messages
 
 log = logging.getLogger(__name__)
@@ -17,49 +18,16 @@ log = logging.getLogger(__name__)
 
 def evaluate(backend, benchmarks: list[dict], cfg: EvalConfig, prompt: PromptConfig, seed: int = 0):
     """Returns (predictions, metrics): cfg.samples responses per problem (greedy unless cfg.temperature > 0)."""
-    requests = [GenRequest(f"{p['problem_id']}#{s}", build_messages(p["question"], prompt), s, p)
-                for p in benchmarks for s in range(cfg.samples)]
-    results = backend.generate(requests, Sampling(cfg.temperature, cfg.top_p, cfg.max_new_tokens, seed))
-    predictions = []
-    for req, res in zip(requests, results):
-        p = req.problem
-        g = grade(res.text, p["answer"], truncated=res.unfinished,
-                  numeric_fallback=p.get("grading") == "numeric")
-        predictions.append(
-            {
-                "problem_id": p["problem_id"],
-                "benchmark": p["benchmark"],
-                **({"sample": req.sample} if cfg.samples > 1 else {}),
-                "question": p["question"],
-                "answer": p["answer"],
-                "response": res.text,
-                "response_tokens": res.tokens,
-                "finish_reason": res.finish_reason,
-                "extracted": g.extracted,
-                "correct": g.correct,
-                "reason": g.reason,
-            }
-        )
+    predictions, _ = generate_and_grade(
+        backend, benchmarks, lambda p: build_messages(p["question"], prompt), cfg.samples,
+        Sampling(cfg.temperature, cfg.top_p, cfg.max_new_tokens, seed), lambda p: {"benchmark": p["benchmark"]})
     return predictions, summarise(predictions)
 
 
 def make_backend(cfg: EvalConfig, base: str, model: str, work: str = ".cache/merged"):
-    """The generation backend for evaluating `model` (a base folder, a full model, or a LoRA adapter over `base`).
-
-    transformers merges an adapter in memory; vLLM needs a full model, so an adapter is merged once into
-    `work`/<hash>/ (outside DVC outputs) and loaded from there.
-    """
-    from pathlib import Path
-
-    from .backends.hf import TransformersBackend, merge_adapter
-
-    adapter = model if (Path(model) / "adapter_config.json").exists() else None
-    if cfg.backend == "transformers":
-        return TransformersBackend(base if adapter else model, adapter, cfg.batch_size)
-    from .backends.vllm import VLLMBackend
-
-    path = merge_adapter(base, adapter, work) if adapter else model
-    return VLLMBackend(path, **cfg.options)
+    """The evaluation backend, from the registry, for `model`: a base folder, a full model, or a LoRA adapter over
+    `base` (each backend loads adapters its own way; see its for_eval)."""
+    return get_backend(cfg.backend).for_eval(cfg, base, model, work)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

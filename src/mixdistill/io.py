@@ -139,6 +139,38 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
     return records
 
 
+_TABLES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+
+
+def read_table(source: str, columns: tuple[str, ...], split: str = "train", subset: str | None = None,
+               hint: str = "") -> list[dict]:
+    """Rows of a local JSONL/JSON/Parquet/CSV file or of a hub dataset (`subset: "a,b"` concatenates configs),
+    checked to hold `columns`. The one reader of problem files, dataset teachers and released mixes."""
+    suffix = Path(source).suffix
+    if suffix in _TABLES or Path(source).exists():
+        if suffix not in _TABLES:
+            raise DataError(f"{source}: unsupported file type; use one of {', '.join(_TABLES)}")
+        if not Path(source).is_file():
+            raise DataError(f"{source}: file not found")
+        if suffix == ".jsonl":
+            rows = read_jsonl(source)
+        else:
+            from datasets import load_dataset
+
+            rows = load_dataset(_TABLES[suffix], data_files=source, split="train").to_list()
+    else:
+        from datasets import load_dataset
+
+        rows = []
+        for name in [s.strip() for s in subset.split(",")] if subset else [None]:
+            rows += load_dataset(source, name, split=split).to_list()
+    have = list(rows[0]) if rows else []
+    missing = [c for c in columns if c not in have]
+    if missing and rows:
+        raise DataError(f"{source} has no column(s) {missing}; its columns: {', '.join(have)}{hint}")
+    return rows
+
+
 _PACKAGES = ("mixdistill", "torch", "transformers", "trl", "peft", "datasets", "math-verify", "reasoning-gym", "vllm")
 
 

@@ -7,7 +7,7 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from .config import RandomInit, StudentConfig
+from .config import StudentConfig
 from .io import DataError, atomic_dir, canonical_hf_files
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
         else:
             p = gguf_path(cfg)
             tok = AutoTokenizer.from_pretrained(p.parent, gguf_file=p.name)
-        r = cfg.random or RandomInit()
+        r = cfg.random
         torch.manual_seed(seed)
         conf = LlamaConfig(
             vocab_size=len(tok), hidden_size=r.hidden, intermediate_size=r.intermediate,

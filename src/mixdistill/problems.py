@@ -1,4 +1,4 @@
-"""Problem sources: seeded reasoning-gym generators and local JSONL files.
+"""Problem sources: seeded reasoning-gym generators, local files, hub datasets and named benchmarks.
 
 Each record: problem_id, question, answer, source, task, metadata.
 Benchmarks never repeat a training question (they are drawn from other seeds and
@@ -7,15 +7,13 @@ de-duplicated against the training set).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import zlib
-from pathlib import Path
 
 from .config import ProblemSource, ProblemsConfig
 from .grading import last_boxed
-from .io import DataError, read_jsonl
+from .io import DataError, read_table
 
 log = logging.getLogger(__name__)
 
@@ -28,40 +26,9 @@ def _jsonable(obj):
     return json.loads(json.dumps(obj, default=str))
 
 
-# Named datasets: the paper's benchmarks and training prompts, with their hub ids and field mappings
-# (as published on the Hugging Face hub; override any field in params if a copy differs).
-# Hub ids and fields checked against the dataset cards (not loadable here: no hub access at run time).
-# amc23's card lists no fields; the names below are those of the Qwen2.5-Math evaluation file it copies.
-MATH_SUBJECTS = ("algebra,counting_and_probability,geometry,intermediate_algebra,number_theory,"
-                 "prealgebra,precalculus")
-REGISTRY: dict[str, dict] = {
-    "math500": dict(path="HuggingFaceH4/MATH-500", split="test", question_field="problem", answer_field="answer"),
-    "gsm8k": dict(path="openai/gsm8k", subset="main", split="test", question_field="question",
-                  answer_field="answer", answer_format="gsm8k", grading="numeric"),
-    "amc23": dict(path="math-ai/amc23", split="test", question_field="question", answer_field="answer"),
-    "aime24": dict(path="HuggingFaceH4/aime_2024", split="train", question_field="problem", answer_field="answer"),
-    "olympiadbench": dict(path="Hothan/OlympiadBench", subset="OE_TO_maths_en_COMP", split="train",
-                          question_field="question", answer_field="final_answer"),
-    # MATH train (7,500): one hub config per subject, concatenated in this order
-    "math_train": dict(path="EleutherAI/hendrycks_math", subset=MATH_SUBJECTS, split="train",
-                       question_field="problem", answer_field="solution", answer_format="boxed"),
-}
-
-
-def resolve(src: ProblemSource) -> ProblemSource:
-    """A registry source replaced by its hub mapping (fields set in params win over the registry's)."""
-    if src.source != "registry":
-        return src
-    if src.task not in REGISTRY:
-        raise DataError(f"unknown benchmark {src.task!r}; known: {', '.join(sorted(REGISTRY))}")
-    defaults = ProblemSource()
-    known = {k: v for k, v in REGISTRY[src.task].items() if getattr(src, k) == getattr(defaults, k)}
-    return dataclasses.replace(src, source="hf", **known)
-
-
 def load_source(src: ProblemSource, seed: int, name: str, size: int | None = None) -> list[dict]:
     """`size` items (default src.count) from one source, ids prefixed by `name`."""
-    src = resolve(src)
+    src = src.resolve() if src.source == "registry" else src
     size = size or src.count
     if src.source == "reasoning_gym":
         return _reasoning_gym(src, seed, name, size)
@@ -94,31 +61,6 @@ def _reasoning_gym(src: ProblemSource, seed: int, name: str, size: int) -> list[
     return out
 
 
-_LOCAL = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
-
-
-def _rows(src: ProblemSource):
-    """Rows of a local file (jsonl/file) or a hub dataset (hf), through `datasets`."""
-    if src.source == "jsonl":
-        return read_jsonl(src.path)
-    from datasets import load_dataset
-
-    if src.source == "file":
-        fmt = _LOCAL.get(Path(src.path).suffix)
-        if fmt is None:
-            raise DataError(f"{src.path}: unsupported file type; use one of {', '.join(_LOCAL)}")
-        if not Path(src.path).exists():
-            raise DataError(f"{src.path}: file not found")
-        return load_dataset(fmt, data_files=src.path, split="train")
-    subsets = [s.strip() for s in src.subset.split(",")] if src.subset else [None]
-    parts = [load_dataset(src.path, name, split=src.split) for name in subsets]
-    if len(parts) == 1:
-        return parts[0]
-    from datasets import concatenate_datasets
-
-    return concatenate_datasets(parts)
-
-
 def gold_answer(value, fmt: str) -> str | None:
     r"""The gold answer from a dataset field: as is, the last \boxed{} of a solution, or GSM8K's '#### N'.
 
@@ -140,12 +82,8 @@ def gold_answer(value, fmt: str) -> str | None:
 
 
 def _table(src: ProblemSource, name: str, size: int) -> list[dict]:
-    rows = _rows(src)
-    columns = rows.column_names if hasattr(rows, "column_names") else (list(rows[0]) if rows else [])
-    missing = [c for c in (src.question_field, src.answer_field) if c not in columns]
-    if missing:
-        raise DataError(f"{name}: {src.path} has no field(s) {missing}; its fields: {', '.join(columns)} "
-                        "(set question_field / answer_field)")
+    rows = read_table(src.path, (src.question_field, src.answer_field), getattr(src, "split", "train"),
+                      getattr(src, "subset", None), f" (problem source {name}: set question_field / answer_field)")
     n = min(size, len(rows))
     if n < size:
         log.warning("%s: %s holds %d problems, fewer than count=%d; using all", name, src.path, len(rows), size)

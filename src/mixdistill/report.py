@@ -36,10 +36,8 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
           f"- Training prompts: {n_train} ({', '.join(f'{s.task or s.path} x{s.count}' for s in cfg.problems.train)})",
           f"- Benchmarks: {', '.join(f'{b} ({n})' for b, n in n_bench.items())}; {sum(n_bench.values())} problems, "
           f"greedy, max {cfg.evaluate.max_new_tokens} new tokens, graded by math-verify",
-          f"- Training: {cfg.train.method}, lr {cfg.train.lr}, {cfg.train.epochs} epochs, batch "
-          f"{cfg.train.batch_size}x{cfg.train.grad_accum}, max length {cfg.train.max_length}"
-          + (f", packing ({cfg.train.packing_strategy})" if cfg.train.packing else "")
-          + "".join(f"; `{k}`: " + ", ".join(f"{kk} {vv}" for kk, vv in v.items())
+          f"- Training ({cfg.train.method}; TRL SFTConfig): " + ", ".join(f"{k} {v}" for k, v in cfg.train.sft.items())
+          + "".join(f"; `{k}`: " + ", ".join(f"{kk} {vv}" for kk, vv in v.model_dump(exclude_defaults=True).items())
                     for k, v in sorted(cfg.train.overrides.items())),
           f"- Mix weights: Mix-Long {cfg.mix.weight}, Mix-Large {cfg.mix.large_weight}; seed {cfg.seed}",
           f"- Packages: {', '.join(f'{k} {v}' for k, v in sorted(versions.items()))}", ""]

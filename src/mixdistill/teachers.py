@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from .backends.base import GenRequest, Sampling
+from .backends.base import Sampling
 from .backends.registry import get_backend
-from .cache import GenerationCache, cached_generate
+from .cache import GenerationCache
 from .config import PromptConfig, TeacherConfig
-from .grading import grade
+from .generate import generate_and_grade
 from .prompts import build_messages
 
 log = logging.getLogger(__name__)
@@ -28,41 +28,21 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
     requests (it differs between identical runs, so stages log it apart from the metrics).
     """
     backend = backend or make_backend(cfg)
-    requests = [
-        GenRequest(f"{p['problem_id']}#{s}", build_messages(p["question"], prompt, cfg.system_prompt, cfg.template), s, p)
-        for p in problems
-        for s in range(cfg.samples_per_problem)
-    ]
     sampling = Sampling(cfg.temperature, cfg.top_p, cfg.max_tokens, seed)
     cache = GenerationCache(cache_dir, backend.identity()) if cache_dir else None
-    results, counts = cached_generate(backend, requests, sampling, cache, chunk_size=cfg.batch_size * 4)
+    graded, counts = generate_and_grade(
+        backend, problems, lambda p: build_messages(p["question"], prompt, cfg.system_prompt, cfg.template),
+        cfg.samples_per_problem, sampling, lambda p: {"teacher": role}, cache, chunk_size=cfg.batch_size * 4)
     by_problem: dict[str, list[dict]] = {}
-    reasons: Counter = Counter()
-    for req, res in zip(requests, results):
-        truncated = res.unfinished
-        g = grade(res.text, req.problem["answer"], truncated=truncated)
-        reasons[g.reason] += 1
-        by_problem.setdefault(req.problem["problem_id"], []).append(
-            {
-                "problem_id": req.problem["problem_id"],
-                "question": req.problem["question"],
-                "answer": req.problem["answer"],
-                "teacher": role,
-                "sample": req.sample,
-                "response": res.text,
-                "response_tokens": res.tokens,
-                "finish_reason": res.finish_reason,
-                "extracted": g.extracted,
-                "correct": g.correct,
-                "reason": g.reason,
-            }
-        )
+    for r in graded:
+        by_problem.setdefault(r["problem_id"], []).append(r)
+    reasons = Counter(r["reason"] for r in graded)
     records = []
     for pid in sorted(by_problem):
         samples = by_problem[pid]
         per_problem = {"problem_samples": len(samples), "problem_correct": sum(s["correct"] for s in samples)}
         records += [{**r, **per_problem} for r in select(samples, cfg.filter)]
-    n = len(requests)
+    n = len(graded)
     correct = reasons["correct"]
     kept_problems = len({r["problem_id"] for r in records})
     summary = {
@@ -73,7 +53,7 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
         "accuracy": round(100.0 * correct / n, 2) if n else 0.0,
         "kept_responses": len(records),
         "kept_problems": kept_problems,
-        "truncated": sum(1 for r in results if r.unfinished),
+        "truncated": sum(1 for r in graded if r["finish_reason"] in ("length", "repetition")),
         "reasons": dict(sorted(reasons.items())),
         "mean_response_words": round(sum(len(r["response"].split()) for r in records) / max(len(records), 1), 1),
         "provenance": {**backend.describe(), "sampling": sampling.__dict__, "filter": cfg.filter},

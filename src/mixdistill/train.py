@@ -6,7 +6,6 @@ teacher's response. The stage output is the final adapter (LoRA) or model (full)
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -36,43 +35,31 @@ def to_dataset(records: list[dict], prompt: PromptConfig):
 
 def run_dir(work_dir: str, base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int) -> Path:
     """Checkpoint folder keyed by everything that decides the result, so a resume never mixes runs."""
-    knobs = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("resume", "save_steps")}
+    knobs = cfg.model_dump(exclude={"resume", "save_steps", "launch"})
     key = json.dumps({"base": str(Path(base_dir).resolve()), "records": records, "cfg": knobs,
-                      "prompt": dataclasses.asdict(prompt), "seed": seed}, sort_keys=True, default=str)
+                      "prompt": [prompt.template, prompt.system], "seed": seed}, sort_keys=True, default=str)
     return Path(work_dir) / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+# what the pipeline sets unless train.sft says otherwise
+SFT_DEFAULTS = dict(completion_only_loss=True, logging_steps=1, dataloader_num_workers=0, dataset_num_proc=None)
+
+
 def sft_config(cfg: TrainConfig, seed: int, work_dir: str):
-    """Map our TrainConfig onto TRL's SFTConfig."""
+    """TRL's SFTConfig: the pipeline's settings, then train.sft as written (TRL's own field names)."""
     import torch
     from trl import SFTConfig
 
     cuda = torch.cuda.is_available()
     return SFTConfig(
         output_dir=work_dir,
-        num_train_epochs=cfg.epochs,
-        learning_rate=cfg.lr,
-        per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        lr_scheduler_type=cfg.scheduler,
-        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio of total steps
-        weight_decay=cfg.weight_decay,
-        max_length=cfg.max_length,
-        packing=cfg.packing,
-        packing_strategy=cfg.packing_strategy,
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        completion_only_loss=True,
-        bf16=cuda,
-        use_cpu=not cuda,
         seed=seed,
         data_seed=seed,
-        logging_steps=1,
         save_strategy="steps" if cfg.resume else "no",
         save_steps=cfg.save_steps,
         save_total_limit=1,
         report_to="none",
-        dataloader_num_workers=0,
-        dataset_num_proc=None,
+        **{"bf16": cuda, "use_cpu": not cuda, **SFT_DEFAULTS, **cfg.sft},
     )
 
 
@@ -159,17 +146,16 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
             tok.save_pretrained(tmp)
         canonical_hf_files(tmp)
     shutil.rmtree(ckpt_dir, ignore_errors=True)  # the output is saved: checkpoints are no longer needed
-    epochs = cfg.epochs
+    args = trainer.args
+    epochs = args.num_train_epochs
     summary = {
         "resumed_from_step": int(resume_from.rsplit("-", 1)[1]) if resume_from else 0,
         "world_size": world,
         "method": cfg.method,
-        "lr": cfg.lr,
-        "batch_size": cfg.batch_size,
-        "grad_accum": cfg.grad_accum,
-        "global_batch": cfg.batch_size * cfg.grad_accum * world,
-        "max_length": cfg.max_length,
-        "packing": cfg.packing and cfg.packing_strategy,
+        "learning_rate": args.learning_rate,
+        "global_batch": args.per_device_train_batch_size * args.gradient_accumulation_steps * world,
+        "max_length": args.max_length,
+        "packing": args.packing and args.packing_strategy,
         "padding_free": bool(getattr(trainer, "padding_free", False)),
         "examples": len(records),
         "rows": len(trainer.train_dataset),

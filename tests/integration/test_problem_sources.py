@@ -5,10 +5,11 @@ import json
 import pandas as pd
 import pytest
 
-from mixdistill.config import ProblemSource
+from mixdistill.benchmarks import REGISTRY
+from mixdistill.config import ConfigError, FileSource, HubSource, RegistrySource, parse_config
 from mixdistill.grading import grade
 from mixdistill.io import DataError
-from mixdistill.problems import REGISTRY, load_source, resolve
+from mixdistill.problems import load_source
 
 MATH_ROWS = [
     {"problem": "What is $1+1$?", "solution": "Add: $1+1=\\boxed{2}$.", "level": "Level 1"},
@@ -23,7 +24,7 @@ def test_file_source_with_field_mapping_and_boxed_answers(tmp_path, suffix):
     df = pd.DataFrame(MATH_ROWS)
     {"jsonl": lambda: df.to_json(path, orient="records", lines=True), "parquet": lambda: df.to_parquet(path),
      "csv": lambda: df.to_csv(path, index=False)}[suffix]()
-    src = ProblemSource(source="file", path=str(path), question_field="problem", answer_field="solution",
+    src = FileSource(source="file", path=str(path), question_field="problem", answer_field="solution",
                         answer_format="boxed", count=2)
     recs = load_source(src, seed=0, name="math")
     assert [r["answer"] for r in recs] == ["2", "\\frac{1}{2}"]
@@ -40,7 +41,7 @@ def test_hub_style_dataset_folder_gsm8k_format(tmp_path):
     # the hub's layout: a README declaring the subset, as openai/gsm8k does
     (tmp_path / "gsm8k" / "README.md").write_text(
         "---\nconfigs:\n- config_name: main\n  data_files:\n  - split: test\n    path: main/test.jsonl\n---\n")
-    src = ProblemSource(source="hf", path=str(tmp_path / "gsm8k"), subset="main", split="test",
+    src = HubSource(source="hf", path=str(tmp_path / "gsm8k"), subset="main", split="test",
                         answer_format="gsm8k", grading="numeric", count=5)
     recs = load_source(src, seed=0, name="gsm8k")
     assert [r["answer"] for r in recs] == [str(i + 1000) for i in range(5)]
@@ -57,7 +58,7 @@ def test_comma_separated_subsets_are_concatenated_in_order(tmp_path):
         (root / subject / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         configs += f"- config_name: {subject}\n  data_files:\n  - split: train\n    path: {subject}/train.jsonl\n"
     (root / "README.md").write_text(f"---\nconfigs:\n{configs}---\n")
-    src = ProblemSource(source="hf", path=str(root), subset="algebra, geometry", split="train",
+    src = HubSource(source="hf", path=str(root), subset="algebra, geometry", split="train",
                         question_field="problem", answer_field="solution", answer_format="boxed", count=10)
     recs = load_source(src, seed=0, name="math")
     assert [r["question"] for r in recs] == ["algebra 0?", "algebra 1?", "geometry 0?"]
@@ -68,27 +69,27 @@ def test_amc_style_list_answers_grade_against_integer_responses(tmp_path):
     # math-ai/amc23 copies the Qwen2.5-Math file: answers are one-element lists of floats written as text
     path = tmp_path / "amc.jsonl"
     path.write_text(json.dumps({"question": "How many miles?", "answer": ["27.0"]}) + "\n")
-    (rec,) = load_source(ProblemSource(source="file", path=str(path), count=1), seed=0, name="amc23")
+    (rec,) = load_source(FileSource(source="file", path=str(path), count=1), seed=0, name="amc23")
     assert rec["answer"] == "27.0"
     assert grade("Final Answer: \\boxed{27}", rec["answer"]).correct
     assert not grade("Final Answer: \\boxed{26}", rec["answer"]).correct
 
 
 def test_registry_maps_names_and_rejects_unknown_ones():
-    gsm = resolve(ProblemSource(source="registry", task="gsm8k", count=1319))
+    gsm = RegistrySource(source="registry", task="gsm8k", count=1319).resolve()
     assert (gsm.source, gsm.path, gsm.subset, gsm.split, gsm.answer_format, gsm.grading) == \
         ("hf", "openai/gsm8k", "main", "test", "gsm8k", "numeric")
-    mine = resolve(ProblemSource(source="registry", task="math500", count=10, split="validation"))
+    mine = RegistrySource(source="registry", task="math500", count=10, split="validation").resolve()
     assert mine.path == REGISTRY["math500"]["path"] and mine.split == "validation"  # params win
-    with pytest.raises(DataError, match="unknown benchmark 'math5000'; known: aime24, amc23, gsm8k, math500, math_train, olympiadbench"):
-        resolve(ProblemSource(source="registry", task="math5000", count=1))
+    with pytest.raises(ConfigError, match="problems.benchmarks.x.task: 'math5000' is not allowed; allowed: math500, gsm8k"):
+        parse_config({"problems": {"benchmarks": {"x": {"source": "registry", "task": "math5000", "count": 1}}}})
 
 
 def test_missing_fields_and_answers_are_named(tmp_path):
     path = tmp_path / "b.jsonl"
     path.write_text(json.dumps({"problem": "1+1", "solution": "no box here"}) + "\n")
-    with pytest.raises(DataError, match="has no field\\(s\\) \\['question', 'answer'\\]; its fields: problem, solution"):
-        load_source(ProblemSource(source="file", path=str(path), count=1), seed=0, name="b")
+    with pytest.raises(DataError, match="has no column\\(s\\) \\['question', 'answer'\\]; its columns: problem, solution"):
+        load_source(FileSource(source="file", path=str(path), count=1), seed=0, name="b")
     with pytest.raises(DataError, match="row 1 has no answer in 'solution' \\(format boxed\\)"):
-        load_source(ProblemSource(source="file", path=str(path), question_field="problem", answer_field="solution",
+        load_source(FileSource(source="file", path=str(path), question_field="problem", answer_field="solution",
                                   answer_format="boxed", count=1), seed=0, name="b")

@@ -177,21 +177,21 @@ def test_dataset_teacher_imports_published_responses(tmp_path, tiny_run, fmt):
 
 
 def test_adding_problems_generates_only_the_new_requests(tmp_path, tiny_model):
-    from mixdistill.config import ProblemsConfig, ProblemSource, PromptConfig, TeacherConfig
+    from mixdistill.config import GymSource, ProblemsConfig, TransformersTeacher, paper_prompt
     from mixdistill.problems import build_train
     from mixdistill.teachers import teach as run_teacher
 
-    cfg = TeacherConfig(backend="transformers", model=str(tiny_model), max_tokens=8, batch_size=4)
+    cfg = TransformersTeacher(backend="transformers", model=str(tiny_model), max_tokens=8, batch_size=4)
     cache = tmp_path / "cache"
 
     def problems(n):
-        return build_train(ProblemsConfig(train=(ProblemSource(task="chain_sum", count=n),)), seed=0)
+        return build_train(ProblemsConfig(train=[GymSource(task="chain_sum", count=n)], benchmarks={}), seed=0)
 
-    _, first = run_teacher("long", cfg, problems(20), PromptConfig(), 0, cache_dir=str(cache))
+    _, first = run_teacher("long", cfg, problems(20), paper_prompt(), 0, cache_dir=str(cache))
     assert (first["run"]["generated"], first["run"]["cached"]) == (20, 0)
-    _, more = run_teacher("long", cfg, problems(22), PromptConfig(), 0, cache_dir=str(cache))
+    _, more = run_teacher("long", cfg, problems(22), paper_prompt(), 0, cache_dir=str(cache))
     assert (more["run"]["generated"], more["run"]["cached"]) == (2, 20)  # 10% more problems: only those are generated
-    raised = TeacherConfig(backend="transformers", model=str(tiny_model), max_tokens=8, batch_size=4,
+    raised = TransformersTeacher(backend="transformers", model=str(tiny_model), max_tokens=8, batch_size=4,
                            samples_per_problem=2, temperature=0.0)
-    _, two = run_teacher("long", raised, problems(22), PromptConfig(), 0, cache_dir=str(cache))
+    _, two = run_teacher("long", raised, problems(22), paper_prompt(), 0, cache_dir=str(cache))
     assert (two["run"]["generated"], two["run"]["cached"]) == (22, 22)  # a second sample per problem: only the new samples

@@ -2,12 +2,14 @@
 
 import copy
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from mixdistill.config import REQUIRED, ConfigError, load_config, parse_config
+from mixdistill.config import ConfigError, load_config, parse_config
 
 from ..conftest import committed
 
@@ -28,48 +30,81 @@ def _with(path: str, value, delete=False):
     return data
 
 
+OPENAI = {"backend": "openai", "model": "m", "options": {"base_url": "http://127.0.0.1:8000/v1"}}
 CASES = [
     # (description, params, expected fragment of the one error message)
     ("weight above 1", _with("mix.weight", 1.5), "mix.weight: 1.5 is out of range; allowed: [0, 1]"),
     ("weight below 0", _with("mix.large_weight", -0.1), "mix.large_weight: -0.1 is out of range; allowed: [0, 1]"),
     ("weight wrong type", _with("mix.weight", "high"), "mix.weight: expected a number, got 'high'"),
     ("unknown teacher role", _with("teachers.huge", {"backend": "synthetic", "style": "long"}),
-     "teachers.huge: unknown teacher role; allowed: long, short, large, small"),
+     "teachers.huge: unknown key; allowed: long, short, large, small"),
     ("unknown backend", _with("teachers.long", {"backend": "gpt5", "model": "x"}),
      "teachers.long.backend: 'gpt5' is not allowed; allowed: synthetic, transformers, openai, vllm, dataset"),
-    ("synthetic without style", _with("teachers.short", {"backend": "synthetic"}), "teachers.short.style: required for backend synthetic"),
-    ("real backend without model", _with("teachers.large", {"backend": "vllm"}), "teachers.large.model: required for backend vllm"),
-    ("missing role", _with("teachers.small", None, delete=True), "teachers.small: missing"),
+    ("no backend", _with("teachers.long", {"model": "x"}), "teachers.long.backend: missing; allowed: synthetic"),
+    ("synthetic without style", _with("teachers.short", {"backend": "synthetic"}), "teachers.short.style: required for synthetic"),
+    ("real backend without model", _with("teachers.large", {"backend": "vllm"}), "teachers.large.model: required for vllm"),
+    ("vllm option typo", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"tp": 2}}),
+     "teachers.long.options.tp: unknown key; allowed: tensor_parallel_size, max_model_len"),
+    ("vllm option out of range", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"gpu_memory_utilization": 1.5}}),
+     "teachers.long.options.gpu_memory_utilization: 1.5 is out of range; allowed: (0, 1]"),
+    ("openai without base_url", _with("teachers.long", {"backend": "openai", "model": "m", "options": {}}),
+     "teachers.long.options.base_url: required for openai"),
+    ("openai without options", _with("teachers.long", {"backend": "openai", "model": "m"}), "teachers.long.options: required for openai"),
+    ("openai option typo", _with("teachers.long", {**OPENAI, "options": {**OPENAI["options"], "retries": 3}}),
+     "teachers.long.options.retries: unknown key; allowed: base_url, api_key_env, concurrency"),
+    ("model on a synthetic teacher", _with("teachers.short", {"backend": "synthetic", "style": "short", "model": "x"}),
+     "teachers.short.model: unknown key; allowed: system_prompt"),
+    ("style on a transformers teacher", _with("teachers.large", {"backend": "transformers", "model": "x", "style": "long"}),
+     "teachers.large.style: unknown key"),
+    ("dataset teacher option typo", _with("teachers.long", {"backend": "dataset", "model": "x.jsonl", "options": {"column": "q"}}),
+     "teachers.long.options.column: unknown key; allowed: question_column, response_column, split"),
+    ("vllm options on transformers evaluation", _with("evaluate.options", {"tensor_parallel_size": 4}),
+     "evaluate.options.tensor_parallel_size: unknown key; this backend takes no options"),
+    ("vllm evaluation option typo", _with("evaluate", {**DEFAULT["evaluate"], "backend": "vllm", "options": {"tensor_paralel_size": 4}}),
+     "evaluate.options.tensor_paralel_size: unknown key; allowed: tensor_parallel_size"),
+    ("unknown registry benchmark", _with("problems.train", [{"source": "registry", "task": "math5000", "count": 3}]),
+     "problems.train[0].task: 'math5000' is not allowed; allowed: math500, gsm8k"),
+    ("file source without path", _with("problems.train", [{"source": "file", "count": 3}]), "problems.train[0].path: required for file"),
+    ("config on a file source", _with("problems.train", [{"source": "file", "path": "x.jsonl", "count": 3, "config": {}}]),
+     "problems.train[0].config: unknown key"),
+    ("missing role", _with("teachers.small", None, delete=True), "teachers.small: missing; dvc.yaml tracks this key"),
     ("missing tracked key", _with("mix.weight", None, delete=True), "mix.weight: missing; dvc.yaml tracks this key"),
-    ("unknown key", _with("train.learning_rate", 0.1), "train.learning_rate: unknown key; allowed: method, lr"),
+    ("old train key", _with("train.lr", 0.1), "train.lr: moved; training settings are TRL SFTConfig fields: set train.sft.learning_rate"),
+    ("old prompt key", _with("prompt.template", "Q: {problem}"), "prompt.template: moved to a file"),
+    ("unknown key", _with("train.learning_rat", 0.1), "train.learning_rat: unknown key; allowed: method, sft, lora"),
+    ("not an SFTConfig field", _with("train.sft", {"max_grad_nrm": 1.0}), "train.sft.max_grad_nrm: not a field of TRL's SFTConfig; did you mean"),
+    ("SFTConfig field the pipeline owns", _with("train.sft", {"output_dir": "x"}), "train.sft.output_dir: set by the pipeline"),
     ("unknown top-level key", _with("mixx", {}), "mixx: unknown key"),
     ("negative count", _with("problems.benchmarks", {"x": {"task": "chain_sum", "count": -3}}),
      "problems.benchmarks.x.count: -3 is out of range; allowed: [1, inf]"),
-    ("a key DVC's run-cache cannot see", _with("teachers.long", {"backend": "openai", "model": "m", "options": {"size": 3}}),
-     "teachers.long.options.size: keys named size or nfiles are invisible to DVC's run-cache"),
-    ("zero problems", _with("problems.train", []), "problems.train: must list at least one problem source"),
-    ("no benchmarks", _with("problems.benchmarks", {}), "problems.benchmarks: must name at least one benchmark"),
+    ("a key DVC's run-cache cannot see", _with("problems.benchmarks", {"x": {"task": "chain_sum", "count": 3, "config": {"size": 3}}}),
+     "problems.benchmarks.x.config.size: keys named size or nfiles are invisible to DVC's run-cache"),
+    ("zero problems", _with("problems.train", []), "problems.train: must not be empty"),
+    ("no benchmarks", _with("problems.benchmarks", {}), "problems.benchmarks: must not be empty"),
     ("bad training method", _with("train.method", "qlora"), "train.method: 'qlora' is not allowed; allowed: lora, full"),
-    ("bool for int", _with("train.batch_size", True), "train.batch_size: expected an integer, got True"),
-    ("zero lr", _with("train.lr", 0), "train.lr: 0.0 is out of range; allowed: (0, inf]"),
-    ("student name with dash", _with("students", {"smol-135m": DEFAULT["students"]["smollm2_135m"]}), "names may not contain '-'"),
-    ("template without placeholder", _with("prompt.template", "Solve it"), "prompt.template: must contain the placeholder {problem}"),
+    ("bool for int", _with("seed", True), "seed: expected an integer, got True"),
+    ("student name with dash", _with("students", {"smol-135m": DEFAULT["students"]["smollm2_135m"]}), "DVC joins matrix values with '-'"),
+    ("gguf student without a file", _with("students", {"s": {"source": "gguf"}}), "students.s: source gguf needs path, or package and file"),
+    ("template file missing", _with("prompt.template_file", "nope.txt"), "prompt.template_file: nope.txt is not a file"),
     ("not a mapping", [1, 2], "<root>: expected a mapping, got list"),
-    ("override for an unknown run", _with("train.overrides", {"mixx": {"lr": 0.1}}),
+    ("override for an unknown run", _with("train.overrides", {"mixx": {"sft": {"learning_rate": 0.1}}}),
      "train.overrides.mixx: not a recipe, a student or STUDENT-RECIPE; recipes: long, short"),
     ("override of a per-pipeline key", _with("train.overrides", {"mix_long": {"launch": "python"}}),
-     "train.overrides.mix_long.launch: not overridable per run; allowed: method, lr"),
-    ("override out of range", _with("train.overrides", {"smollm2_135m-mix_large": {"batch_size": 0}}),
-     "train.overrides.smollm2_135m-mix_large.batch_size: 0 is out of range; allowed: [1, inf]"),
-    ("override of a lora key", _with("train.overrides", {"long": {"lora": {"rank": 8}}}),
+     "train.overrides.mix_long.launch: unknown key; allowed: method, sft, lora"),
+    ("override with an old key", _with("train.overrides", {"mix_long": {"batch_size": 8}}),
+     "train.overrides.mix_long.batch_size: moved; training settings are TRL SFTConfig fields: set train.sft.per_device_train_batch_size"),
+    ("override of a lora key out of range", _with("train.overrides", {"smollm2_135m-mix_large": {"lora": {"r": 0}}}),
+     "train.overrides.smollm2_135m-mix_large.lora.r: 0 is out of range; allowed: [1, inf]"),
+    ("override of an unknown lora key", _with("train.overrides", {"long": {"lora": {"rank": 8}}}),
      "train.overrides.long.lora.rank: unknown key; allowed: r, alpha"),
+    ("override sft typo", _with("train.overrides", {"long": {"sft": {"learning_rte": 1e-4}}}),
+     "train.overrides.long.sft.learning_rte: not a field of TRL's SFTConfig"),
     ("released set for a single-teacher recipe", _with("mix.released", {"long": {"dataset": "x.jsonl"}}),
      "mix.released.long: only mix recipes take a released set; allowed: mix_long, mix_large"),
     ("released set without a dataset", _with("mix.released", {"mix_long": {"question_column": "problem"}}),
      "mix.released.mix_long.dataset: required"),
     ("several greedy samples", _with("evaluate.samples", 4), "evaluate.samples: 4 samples of greedy decoding are identical"),
-    ("bad packing strategy", _with("train.packing_strategy", "greedy"),
-     "train.packing_strategy: 'greedy' is not allowed; allowed: bfd, wrapped"),
+    ("bad launcher", _with("train.launch", "bash run.sh"), "train.launch: 'bash run.sh' must start with python, accelerate or torchrun"),
 ]
 
 
@@ -86,25 +121,66 @@ def test_every_problem_is_reported_at_once():
     data["teachers"]["huge"] = {"backend": "synthetic", "style": "long"}
     with pytest.raises(ConfigError) as err:
         parse_config(data)
-    assert len(err.value.problems) == 3
+    assert len(err.value.problems) == 3, err.value.problems
     assert "3 problem(s)" in str(err.value)
 
 
-def test_default_params_and_profiles_are_valid():
-    cfg = parse_config(DEFAULT)
-    assert cfg.recipe_weight("mix_long") == 0.2 and cfg.recipe_weight("long") == 1.0 and cfg.recipe_weight("small") == 0.0
-    profiles = sorted((ROOT / "tests" / "profiles").glob("*.yaml")) + sorted((ROOT / "profiles").glob("*.yaml"))
-    assert len(profiles) >= 5
-    for profile in profiles:
-        load_config(profile)
+def test_overrides_merge_key_by_key_and_reach_sft_config():
+    data = _with("train.overrides", {"mix_long": {"sft": {"max_grad_norm": 0.5}, "lora": {"r": 4}},
+                                     "smollm2_135m-mix_long": {"method": "full", "sft": {"learning_rate": 1e-5}}})
+    cfg = parse_config(data)
+    run = cfg.train_for("smollm2_135m", "mix_long")
+    assert run.method == "full" and run.lora.r == 4 and run.lora.alpha == DEFAULT["train"]["lora"]["alpha"]
+    assert run.sft["max_grad_norm"] == 0.5 and run.sft["learning_rate"] == 1e-5
+    assert run.sft["per_device_train_batch_size"] == DEFAULT["train"]["sft"]["per_device_train_batch_size"]
+    assert cfg.train_for("smollm2_135m", "long") == cfg.train.model_copy(update={"overrides": {}})
+    from mixdistill.train import sft_config
+
+    args = sft_config(run, 0, "/tmp/unused")  # any SFTConfig field, passed straight through
+    assert (args.max_grad_norm, args.learning_rate, args.seed, args.report_to) == (0.5, 1e-5, 0, [])
 
 
-def test_required_keys_match_what_dvc_yaml_tracks():
+def test_teacher_backend_tags_are_the_registry_names():
+    from mixdistill.backends.registry import NAMES
+    from mixdistill.config import TeacherConfig, _unwrap
+
+    assert tuple(_unwrap(TeacherConfig)[2]) == NAMES
+
+
+def test_check_command_accepts_every_shipped_profile_and_reports_every_problem(tmp_path):
+    profiles = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "profiles").glob("*.yaml"))] + ["tests/profiles/tiny.yaml"]
+    assert len(profiles) >= 6
+    default = tmp_path / "params.yaml"
+    default.write_text(committed("params.yaml"))
+    ok = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", str(default), *profiles], cwd=ROOT,
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count(": ok") == len(profiles) + 1
+    bad = _with("mix.weight", 2.0)
+    bad["train"]["sft"]["lr_scheduler_type"] = "cosine_typo"  # a value only TRL can judge
+    bad["teachers"]["long"] = {"backend": "vllm", "model": "m", "options": {"tp": 2}}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    res = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", str(path)], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 1
+    assert "mix.weight: 2.0 is out of range" in res.stderr and "teachers.long.options.tp: unknown key" in res.stderr
+    bad["mix"]["weight"], bad["teachers"]["long"] = 0.2, DEFAULT["teachers"]["long"]
+    path.write_text(yaml.safe_dump(bad))
+    res = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", str(path)], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 1 and "train.sft (run smollm2_135m-long): TRL's SFTConfig rejected it" in res.stderr
+    assert "cosine_typo" in res.stderr
+
+
+def test_every_key_dvc_yaml_tracks_is_required():
     dvc = (ROOT / "dvc.yaml").read_text()
-    declared = set(re.findall(r"^\s+- ((?:seed|prompt|problems|students|teachers|mix|train|evaluate)[\w.]*)\s*$", dvc, re.M))
-    declared |= {"mix.weight", "mix.large_weight"}  # declared through the recipes' wkey
-    tracked = {d for d in declared if "${" not in d}
-    assert tracked <= set(REQUIRED), tracked - set(REQUIRED)
+    tracked = set(re.findall(r"^\s+- ((?:seed|prompt|problems|students|teachers|mix|train|evaluate|analysis)[\w.]*)\s*$", dvc, re.M))
+    tracked |= {"mix.weight", "mix.large_weight"}  # declared through the recipes' wkey
+    assert len(tracked) >= 20
+    for key in sorted(tracked):
+        with pytest.raises(ConfigError, match=re.escape(f"{key}: missing; dvc.yaml tracks this key")):
+            parse_config(_with(key, None, delete=True))
 
 
 def test_missing_file_and_bad_yaml(tmp_path):

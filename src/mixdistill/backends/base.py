@@ -33,19 +33,6 @@ class GenResult:
     tokens: int | None = None  # completion tokens, where the backend knows them
 
 
-def check_options(backend: str, options, allowed) -> None:
-    """Reject option keys a backend does not know, listing the ones it does.
-
-    >>> check_options("vllm", {"tp": 2}, ("tensor_parallel_size",))
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown vllm option(s) ['tp']; allowed: tensor_parallel_size
-    """
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"unknown {backend} option(s) {unknown}; allowed: {', '.join(allowed)}")
-
-
 class Backend(Protocol):
     name: str
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from pathlib import Path
 
-from .base import GenRequest, GenResult, Sampling, check_options
+from ..io import read_table
+from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
-OPTIONS = ("question_column", "response_column", "split")
-_LOCAL = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
 
 def text_key(text: str) -> str:
@@ -38,8 +36,7 @@ class DatasetBackend:
 
     @classmethod
     def from_teacher(cls, cfg) -> "DatasetBackend":
-        check_options(cls.name, cfg.options, OPTIONS)
-        return cls(cfg.model, **cfg.options)
+        return cls(cfg.model, **cfg.options.model_dump())
 
     def identity(self) -> dict:
         return {"dataset": self.source, "split": self.split, "question": self.question_column,
@@ -48,21 +45,9 @@ class DatasetBackend:
     def describe(self) -> dict:
         return {"backend": "dataset", "model": self.source, **self.identity()}
 
-    def rows(self):
-        from datasets import load_dataset
-
-        suffix = Path(self.source).suffix
-        if suffix in _LOCAL:
-            if not Path(self.source).exists():
-                raise FileNotFoundError(f"teacher dataset file {self.source} does not exist")
-            ds = load_dataset(_LOCAL[suffix], data_files=self.source, split="train")
-        else:
-            ds = load_dataset(self.source, split=self.split)
-        missing = [c for c in (self.question_column, self.response_column) if c not in ds.column_names]
-        if missing:
-            raise ValueError(f"{self.source} has no column(s) {missing}; its columns: {', '.join(ds.column_names)}"
-                             " (set options.question_column / options.response_column)")
-        return ds
+    def rows(self) -> list[dict]:
+        return read_table(self.source, (self.question_column, self.response_column), self.split,
+                          hint=" (set options.question_column / options.response_column)")
 
     def _load(self) -> dict[str, list[str]]:
         if self._index is None:

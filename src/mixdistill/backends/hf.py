@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..io import DataError
-from .base import GenRequest, GenResult, Sampling, check_options
+from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,11 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
     return model.to(device).eval(), tok
 
 
+def adapter_of(model: str) -> str | None:
+    """`model` if it is a PEFT adapter folder, else None."""
+    return model if (Path(model) / "adapter_config.json").exists() else None
+
+
 def merge_adapter(base: str, adapter: str, work: str) -> str:
     """A full model folder with `adapter` merged into `base`, cached under `work` by content hash."""
     import hashlib
@@ -78,8 +83,13 @@ class TransformersBackend:
 
     @classmethod
     def from_teacher(cls, cfg) -> "TransformersBackend":
-        check_options(cls.name, cfg.options, ("adapter", "trust_remote_code"))
-        return cls(cfg.model, cfg.options.get("adapter"), cfg.batch_size, bool(cfg.options.get("trust_remote_code", False)))
+        return cls(cfg.model, cfg.options.adapter, cfg.batch_size, cfg.options.trust_remote_code)
+
+    @classmethod
+    def for_eval(cls, cfg, base: str, model: str, work: str) -> "TransformersBackend":
+        """Evaluation of `model`: a base folder, a full model, or a LoRA adapter over `base` (merged in memory)."""
+        adapter = adapter_of(model)
+        return cls(base if adapter else model, adapter, cfg.batch_size)
 
     def identity(self) -> dict:
         return {"model": self.model_path, "adapter": self.adapter}

@@ -1,6 +1,6 @@
 """Any OpenAI-compatible chat server: vLLM serve, SGLang, TGI, llama.cpp server, transformers serve, hosted APIs.
 
-Options (teachers.ROLE.options):
+Options (teachers.ROLE.options, typed in config.OpenAIOptions):
     base_url     e.g. http://127.0.0.1:8000/v1 (required)
     api_key_env  name of the environment variable holding the key; the key itself is never
                  written to params, outputs, logs or provenance
@@ -21,10 +21,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import ServerError
-from .base import GenRequest, GenResult, Sampling, check_options
+from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
-OPTIONS = ("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff")
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 
 
@@ -44,8 +43,7 @@ class OpenAIBackend:
 
     @classmethod
     def from_teacher(cls, cfg) -> "OpenAIBackend":
-        check_options(cls.name, cfg.options, OPTIONS)
-        return cls(cfg.model, **cfg.options)
+        return cls(cfg.model, **cfg.options.model_dump())
 
     def identity(self) -> dict:
         return {"model": self.model}

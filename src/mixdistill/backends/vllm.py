@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import zlib
 
-from .base import GenRequest, GenResult, Sampling, check_options
-
-OPTIONS = ("tensor_parallel_size", "max_model_len", "gpu_memory_utilization", "dtype", "trust_remote_code",
-           "enforce_eager", "enable_prefix_caching", "chat_template")
+from .base import GenRequest, GenResult, Sampling
 
 
 class VLLMBackend:
     name = "vllm"
 
     def __init__(self, model: str, **options):
-        check_options(self.name, options, OPTIONS)
+        """`options`: config.VLLMOptions, the engine arguments (and the chat template) set in params."""
         self.model, self.options = model, options
         self._llm = None
 
     @classmethod
     def from_teacher(cls, cfg) -> "VLLMBackend":
-        return cls(cfg.model, **cfg.options)
+        return cls(cfg.model, **cfg.options.model_dump(exclude_none=True))
+
+    @classmethod
+    def for_eval(cls, cfg, base: str, model: str, work: str) -> "VLLMBackend":
+        """Evaluation of `model` (a full model, or a LoRA adapter over `base`, merged once into `work`/<hash>/:
+        vLLM loads full models)."""
+        from .hf import adapter_of, merge_adapter
+
+        adapter = adapter_of(model)
+        path = merge_adapter(base, adapter, work) if adapter else model
+        return cls(path, **cfg.options.model_dump(exclude_none=True))
 
     def identity(self) -> dict:
         return {"model": self.model}
