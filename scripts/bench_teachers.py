@@ -24,13 +24,13 @@ from mixdistill.backends.base import GenRequest, Sampling
 from mixdistill.backends.hf import TransformersBackend
 from mixdistill.backends.openai import OpenAIBackend
 from mixdistill.cache import GenerationCache, cached_generate
-from mixdistill.config import GymSource, ProblemsConfig, paper_prompt
+from mixdistill.config import GymSource, paper_prompt
 from mixdistill.problems import build_train
 from mixdistill.prompts import build_messages
 
 
 def _requests(n: int) -> list[GenRequest]:
-    probs = build_train(ProblemsConfig(train=[GymSource(task="chain_sum", count=n)], benchmarks={}), seed=0)
+    probs = build_train([GymSource(task="chain_sum", count=n)], seed=0)
     return [GenRequest(p["problem_id"], build_messages(p["question"], paper_prompt()), 0, p) for p in probs]
 
 

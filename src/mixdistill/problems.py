@@ -11,7 +11,7 @@ import json
 import logging
 import zlib
 
-from .config import ProblemSource, ProblemsConfig
+from .config import ProblemSource
 from .grading import last_boxed
 from .io import DataError, read_table
 
@@ -107,20 +107,20 @@ def _table(src: ProblemSource, name: str, size: int) -> list[dict]:
     return out
 
 
-def build_train(cfg: ProblemsConfig, seed: int) -> list[dict]:
+def build_train(sources: list[ProblemSource], seed: int) -> list[dict]:
     records: list[dict] = []
-    for i, src in enumerate(cfg.train):
+    for i, src in enumerate(sources):
         name = src.task or f"train{i}"
         records += load_source(src, _seed(seed, "train", str(i), name), name)
     _check_unique(records, "problems.train")
     return records
 
 
-def build_benchmarks(cfg: ProblemsConfig, seed: int, train: list[dict]) -> list[dict]:
+def build_benchmarks(benchmarks: dict[str, ProblemSource], seed: int, train: list[dict]) -> list[dict]:
     """Benchmark records (with a `benchmark` field), none sharing a question with `train`."""
     seen = {r["question"] for r in train}
     records: list[dict] = []
-    for name, src in cfg.benchmarks.items():
+    for name, src in benchmarks.items():
         # draw extra, then keep the first `size` unseen questions (generators may repeat easy items)
         pool = load_source(src, _seed(seed, "bench", name), name, size=src.count * 2 + 8)
         kept = []

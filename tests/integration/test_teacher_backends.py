@@ -177,7 +177,7 @@ def test_dataset_teacher_imports_published_responses(tmp_path, tiny_run, fmt):
 
 
 def test_adding_problems_generates_only_the_new_requests(tmp_path, tiny_model):
-    from mixdistill.config import GymSource, ProblemsConfig, TransformersTeacher, paper_prompt
+    from mixdistill.config import GymSource, TransformersTeacher, paper_prompt
     from mixdistill.problems import build_train
     from mixdistill.teachers import teach as run_teacher
 
@@ -185,7 +185,7 @@ def test_adding_problems_generates_only_the_new_requests(tmp_path, tiny_model):
     cache = tmp_path / "cache"
 
     def problems(n):
-        return build_train(ProblemsConfig(train=[GymSource(task="chain_sum", count=n)], benchmarks={}), seed=0)
+        return build_train([GymSource(task="chain_sum", count=n)], seed=0)
 
     _, first = run_teacher("long", cfg, problems(20), paper_prompt(), 0, cache_dir=str(cache))
     assert (first["run"]["generated"], first["run"]["cached"]) == (20, 0)

@@ -40,7 +40,7 @@ CASES = [
      "teachers.huge: unknown key; allowed: long, short, large, small"),
     ("unknown backend", _with("teachers.long", {"backend": "gpt5", "model": "x"}),
      "teachers.long.backend: 'gpt5' is not allowed; allowed: synthetic, transformers, openai, vllm, dataset"),
-    ("no backend", _with("teachers.long", {"model": "x"}), "teachers.long.backend: missing; allowed: synthetic"),
+    ("no backend", _with("teachers.long", {"model": "x"}), "teachers.long.backend: missing; dvc.yaml tracks this key, so the params file must set it; allowed: synthetic"),
     ("synthetic without style", _with("teachers.short", {"backend": "synthetic"}), "teachers.short.style: required for synthetic"),
     ("real backend without model", _with("teachers.large", {"backend": "vllm"}), "teachers.large.model: required for vllm"),
     ("vllm option typo", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"tp": 2}}),

@@ -8,14 +8,14 @@ import pytest
 from mixdistill.backends.base import GenRequest, Sampling
 from mixdistill.backends.registry import get_backend
 from mixdistill.backends.synthetic import RENDER, SyntheticBackend
-from mixdistill.config import GymSource, ProblemsConfig
+from mixdistill.config import GymSource
 from mixdistill.grading import grade
 from mixdistill.problems import build_train
 from mixdistill.solvers import SUPPORTED, UnsupportedTask, solve
 
 
 def _problems(task, n=40, config=None):
-    return build_train(ProblemsConfig(train=[GymSource(task=task, count=n, config=config or {})], benchmarks={}), seed=0)
+    return build_train([GymSource(task=task, count=n, config=config or {})], seed=0)
 
 
 @pytest.mark.parametrize("task", SUPPORTED)

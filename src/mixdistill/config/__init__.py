@@ -11,6 +11,7 @@ line naming its key path and what is allowed, before any stage does work:
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import typing
 from pathlib import Path
@@ -348,7 +349,7 @@ def _check_sft(sft: dict) -> dict:
         if key in PIPELINE_OWNED:
             problems.append(f".{key}: set by the pipeline, not by params (owned: {', '.join(PIPELINE_OWNED)})")
         elif key not in fields:
-            near = [f for f in sorted(fields) if key in f or f in key][:3]
+            near = difflib.get_close_matches(key, sorted(fields), n=3)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             problems.append(f".{key}: not a field of TRL's SFTConfig{hint}")
     if problems:
@@ -595,7 +596,7 @@ def _message(err: dict) -> str:
         tags = err.get("ctx", {}).get("expected_tags", "").replace("'", "") or ", ".join(_unwrap(tp)[2])
         got = value.get(key) if isinstance(value, dict) else value
         if got is None:
-            return f"{where}.{key}: missing; allowed: {tags}"
+            return f"{where}.{key}: missing; dvc.yaml tracks this key, so the params file must set it; allowed: {tags}"
         return f"{where}.{key}: {got!r} is not allowed; allowed: {tags}"
     if kind == "literal_error" and path.startswith("mix.released."):
         return (f"{where}: only mix recipes take a released set; allowed: {', '.join(MIX_RECIPES)} "
