@@ -69,8 +69,9 @@ def tiny_run(tmp_path_factory, tiny_params, tiny_model) -> Path:
 
 
 def copy_project(dest: Path) -> None:
-    """The files a DVC run needs: dvc.yaml, stages/, src/."""
+    """The files a DVC run needs: dvc.yaml, stages/, src/, configs/ (the prompt file)."""
     shutil.copy(ROOT / "dvc.yaml", dest / "dvc.yaml")
+    shutil.copytree(ROOT / "configs", dest / "configs")
     shutil.copytree(ROOT / "stages", dest / "stages", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "src", dest / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
 

@@ -49,7 +49,7 @@ def big_mix(tmp_path_factory, tiny_model):
     d = tmp_path_factory.mktemp("big")
     params = write_params(d, **{"problems.train": [{"task": "chain_sum", "count": 160}],
                                 "problems.benchmarks": {"chain_sum": {"task": "chain_sum", "count": 400}},
-                                "train.batch_size": 4, "train.resume": True, "train.save_steps": 5,
+                                "train.sft.per_device_train_batch_size": 4, "train.resume": True, "train.save_steps": 5,
                                 "evaluate.max_new_tokens": 48, "evaluate.batch_size": 8})
     subprocess.run(_stage("problems", "--params", params, "--train", d / "train.jsonl", "--benchmarks", d / "bench.jsonl"),
                    check=True, env=ENV, cwd=ROOT)

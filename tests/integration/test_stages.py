@@ -122,7 +122,7 @@ def test_lora_training_changes_only_the_adapter(tmp_path, tiny_params, tiny_mode
 
 
 def test_full_finetune_changes_the_weights(tmp_path, tiny_model, tiny_run):
-    params = write_params(tmp_path, **{"train.method": "full", "train.lr": 0.01})
+    params = write_params(tmp_path, **{"train.method": "full", "train.sft.learning_rate": 0.01})
     out = _train(tmp_path, params, tiny_model, tiny_run / "mixes/short.jsonl", "full")
     before, after = load_file(tiny_model / "model.safetensors"), load_file(out / "model.safetensors")
     changed = [k for k in before if not before[k].equal(after[k])]
@@ -137,7 +137,7 @@ def test_packing_is_padding_free_and_keeps_examples_apart(tmp_path, tiny_params,
     from mixdistill.io import read_jsonl
     from mixdistill.train import build_trainer
 
-    cfg = load_config(write_params(tmp_path, **{"train.packing": True, "train.max_length": 1024}))
+    cfg = load_config(write_params(tmp_path, **{"train.sft.packing": True, "train.sft.max_length": 1024}))
     records = read_jsonl(tiny_run / "mixes/long.jsonl")
     trainer, _ = build_trainer(str(tiny_model), records, cfg.train, cfg.prompt, cfg.seed, str(tmp_path / "ckpt"))
     assert trainer.padding_free and len(trainer.train_dataset) < len(records)
@@ -163,9 +163,9 @@ def test_packing_is_padding_free_and_keeps_examples_apart(tmp_path, tiny_params,
 def test_per_run_overrides_reach_trl(tmp_path, tiny_model, tiny_run):
     """train.overrides by recipe, student and STUDENT-RECIPE: the mix run packs with a larger global batch."""
     params = write_params(tmp_path, **{"train.overrides": {
-        "mix_long": {"packing": True, "batch_size": 2, "grad_accum": 2},
-        "tiny": {"lr": 0.002},
-        "tiny-mix_long": {"max_length": 512},
+        "mix_long": {"sft": {"packing": True, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 2}},
+        "tiny": {"sft": {"learning_rate": 0.002}},
+        "tiny-mix_long": {"sft": {"max_length": 512}},
     }})
     data = tiny_run / "mixes/mix_long.jsonl"
     out = tmp_path / "m"
@@ -173,13 +173,13 @@ def test_per_run_overrides_reach_trl(tmp_path, tiny_model, tiny_run):
                 "--metrics", str(tmp_path / "m.json"), "--work", str(tmp_path / "work"),
                 "--student", "tiny", "--recipe", "mix_long"])
     s = read_json(tmp_path / "m.json")
-    assert (s["lr"], s["batch_size"], s["grad_accum"], s["global_batch"], s["max_length"]) == (0.002, 2, 2, 4, 512)
+    assert (s["learning_rate"], s["global_batch"], s["max_length"]) == (0.002, 4, 512)
     assert s["packing"] == "bfd" and s["padding_free"] and s["rows"] < s["examples"]
     train.main(["--params", str(params), "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"),
                 "--out", str(tmp_path / "s"), "--metrics", str(tmp_path / "s.json"), "--work", str(tmp_path / "work"),
                 "--student", "tiny", "--recipe", "short"])
     s = read_json(tmp_path / "s.json")
-    assert (s["lr"], s["batch_size"], s["global_batch"], s["packing"], s["rows"]) == (0.002, 4, 4, False, s["examples"])
+    assert (s["learning_rate"], s["global_batch"], s["max_length"], s["packing"], s["rows"]) == (0.002, 4, 256, False, s["examples"])
 
 
 def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):

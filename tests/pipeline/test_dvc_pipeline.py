@@ -48,7 +48,7 @@ def _ran(output: str) -> set[str]:
 def repo(tmp_path_factory):
     repo = tmp_path_factory.mktemp("pipeline")
     copy_project(repo)
-    write_params(repo, **{"train.lr": 0.05})  # strong enough that a new mix changes the tiny student's outputs
+    write_params(repo, **{"train.sft.learning_rate": 0.05})  # strong enough that a new mix changes the tiny student's outputs
     _sh(repo, "git", "init", "-q", "-b", "main")
     _sh(repo, "dvc", "init", "-q")
     _sh(repo, "git", "add", "-A")
@@ -89,18 +89,20 @@ def test_lock_ignores_bytecode_editor_files_and_a_test_run(repo):
     assert "up to date" in _sh(repo, "dvc", "status")
 
 
-def test_editing_the_prompt_builder_reruns_every_stage_that_runs_it(repo):
-    """prompts.py is run by teachers, training, evaluation and analysis, and by nothing else."""
-    f = repo / "src" / "mixdistill" / "prompts.py"
+@pytest.mark.parametrize("path", ["src/mixdistill/prompts.py", "configs/prompts/paper.txt"])
+def test_editing_the_prompt_reruns_every_stage_that_uses_it(repo, path):
+    """The prompt builder (prompts.py) and the prompt's text (the file params name) are used by teachers,
+    training, evaluation and analysis, and by nothing else."""
+    f = repo / path
     f.write_text(f.read_text() + "\n# an edit\n")
     try:
         changed = _changed_stages(repo)
     finally:
-        _sh(repo, "git", "checkout", "--", "src/mixdistill/prompts.py")
+        _sh(repo, "git", "checkout", "--", path)
     runs_it = ({f"teach@{r}" for r in ("long", "short", "large", "small")} | {"analyze@tiny"}
                | {f"train@tiny-{r}" for r in RECIPES} | {f"evaluate@tiny-{r}" for r in ["base", *RECIPES]})
     assert set(changed) == runs_it
-    assert all(deps == {"src/mixdistill/prompts.py"} for deps in changed.values())
+    assert all(deps == {path} for deps in changed.values())
     assert "up to date" in _sh(repo, "dvc", "status")
 
 
