@@ -139,6 +139,23 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
     return records
 
 
+def load_hf_model(path: str, dtype, trust_remote_code: bool = False, where: str = "for it"):
+    """(model, tokenizer) from a model folder or hub id, with clear errors for a missing model and for one that
+    needs custom code (which never runs unless trust_remote_code is set)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot load a model from {path}: {exc}") from None
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise DataError(f"{path} needs custom code: set trust_remote_code: true {where} in params.yaml") from None
+        raise
+    return model, tok
+
+
 _TABLES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
 
@@ -147,7 +164,7 @@ def read_table(source: str, columns: tuple[str, ...], split: str = "train", subs
     """Rows of a local JSONL/JSON/Parquet/CSV file or of a hub dataset (`subset: "a,b"` concatenates configs),
     checked to hold `columns`. The one reader of problem files, dataset teachers and released mixes."""
     suffix = Path(source).suffix
-    if suffix in _TABLES or Path(source).exists():
+    if suffix in _TABLES or Path(source).is_file():  # a folder is a dataset repository: datasets reads it
         if suffix not in _TABLES:
             raise DataError(f"{source}: unsupported file type; use one of {', '.join(_TABLES)}")
         if not Path(source).is_file():

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from .config import StudentConfig
-from .io import DataError, atomic_dir, canonical_hf_files
+from .io import DataError, atomic_dir, canonical_hf_files, load_hf_model
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +46,12 @@ def load_gguf(path: Path):
 
 def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     if cfg.source == "gguf":
         model, tok = load_gguf(gguf_path(cfg))
     elif cfg.source == "pretrained":
-        try:
-            tok = AutoTokenizer.from_pretrained(cfg.path, trust_remote_code=cfg.trust_remote_code)
-            model = AutoModelForCausalLM.from_pretrained(cfg.path, dtype=torch.float32, trust_remote_code=cfg.trust_remote_code)
-        except OSError as exc:
-            raise FileNotFoundError(f"cannot load student from {cfg.path}: {exc}") from None
-        except ValueError as exc:
-            if "trust_remote_code" in str(exc):
-                raise DataError(f"{cfg.path} needs custom code: set trust_remote_code: true on this student in params.yaml") from None
-            raise
+        model, tok = load_hf_model(cfg.path, torch.float32, cfg.trust_remote_code, where="on this student")
     else:  # random
         if cfg.path:
             tok = AutoTokenizer.from_pretrained(cfg.path)

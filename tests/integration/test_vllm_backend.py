@@ -22,9 +22,18 @@ def test_vllm_teacher_generates_graded_records(tmp_path, tiny_run, tiny_model):
     assert len(records) == 20 and all(0 < r["response_tokens"] <= 16 for r in records)
 
 
-def test_vllm_backend_is_lazy_and_validates_options():
+def test_vllm_backend_is_lazy_and_its_options_are_typed(tmp_path):
+    import sys
+
     from mixdistill.backends.registry import get_backend
+    from mixdistill.config import ConfigError, load_config
 
     cls = get_backend("vllm")  # importing the backend must not import vllm
-    with pytest.raises(ValueError, match="unknown vllm option\\(s\\) \\['tp'\\]; allowed: tensor_parallel_size"):
-        cls("some/model", tp=2)
+    assert cls.name == "vllm" and "vllm" not in sys.modules
+    bad = write_params(tmp_path, **{"teachers.long": {"backend": "vllm", "model": "some/model", "options": {"tp": 2}}})
+    with pytest.raises(ConfigError, match="teachers.long.options.tp: unknown key; allowed: tensor_parallel_size"):
+        load_config(bad)
+    good = load_config(write_params(tmp_path, **{"teachers.long": {
+        "backend": "vllm", "model": "some/model", "options": {"tensor_parallel_size": 2, "enforce_eager": True}}}))
+    backend = cls.from_teacher(good.teacher("long"))  # only the options set reach the engine
+    assert backend.options == {"tensor_parallel_size": 2, "enforce_eager": True}

@@ -10,7 +10,7 @@ import logging
 import time
 from pathlib import Path
 
-from ..io import DataError
+from ..io import DataError, load_hf_model
 from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
@@ -19,21 +19,12 @@ log = logging.getLogger(__name__)
 def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = False):
     """(model, tokenizer) from a local folder or hub id, with an optional PEFT adapter merged in."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if not Path(path).exists() and (Path(path).is_absolute() or path.startswith(".")):
         raise FileNotFoundError(f"model folder {path} does not exist")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    try:
-        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
-    except OSError as exc:
-        raise FileNotFoundError(f"cannot load a model from {path}: {exc}") from None
-    except ValueError as exc:
-        if "trust_remote_code" in str(exc):
-            raise DataError(f"{path} needs custom code: set trust_remote_code: true for it in params.yaml") from None
-        raise
+    model, tok = load_hf_model(path, dtype, trust_remote_code)
     if adapter:
         from peft import PeftModel
 
