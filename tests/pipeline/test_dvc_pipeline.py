@@ -133,10 +133,21 @@ def test_one_teacher_change_reruns_only_its_descendants(repo):
                    "analyze@tiny", "gap", "report"}
 
 
-def test_metrics_diff_names_what_it_compares(repo):
+def test_declared_metrics_are_the_outcomes_and_tables_keep_one_line_per_row(repo):
+    """Only metrics/gap.json is a DVC metric: per student the recipe averages and the gap statistics with their
+    noise bands (19 numbers); exp show and params diff print one markdown line per row (no multi-line params)."""
     _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5")
-    diff = _sh(repo, "dvc", "metrics", "diff", "--md")
-    assert "metrics/mixes/mix_long.json" in diff and "from_hard" in diff
+    diff = json.loads(_sh(repo, "dvc", "metrics", "diff", "--all", "--json"))
+    assert set(diff) == {"metrics/gap.json"}
+    keys = set(diff["metrics/gap.json"])
+    assert len(keys) == 19 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95"} <= keys
+    assert re.search(r"^\| params.yaml\s+\| mix.weight\s+\| 0.2\s+\| 0.5", _sh(repo, "dvc", "params", "diff", "--md"), re.M)
+    show = json.loads(_sh(repo, "dvc", "exp", "show", "--json"))
+    metric_files = {f for entry in show for f in ((entry.get("data") or {}).get("metrics") or {})}
+    assert metric_files == {"metrics/gap.json"}
+    experiments = [n for n in _sh(repo, "dvc", "exp", "list", "--name-only").split() if n]
+    rows = [ln for ln in _sh(repo, "dvc", "exp", "show", "--md").splitlines() if ln.startswith("|")]
+    assert len(rows) == 2 + 2 + len(experiments)  # header, separator, workspace, baseline, one per experiment
 
 
 def test_sweep_collects_every_weight_tried(repo):
@@ -216,7 +227,7 @@ def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
     _sh(repo, "bash", str(script), "main", str(out))
     md = out.read_text()
     assert "| mix.weight" in md and "0.2" in md and "0.8" in md
-    assert "metrics/mixes/mix_long.json" in md and "from_hard" in md
+    assert "metrics against `main`" in md and "metrics/mixes/" not in md  # only the outcomes are DVC metrics
     assert "Full report" in md
     _sh(repo, "git", "checkout", "-q", "-f", "main")
     _sh(repo, "dvc", "checkout", "-f")
