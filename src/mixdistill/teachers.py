@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from .backends.base import Sampling
+from .backends.base import UNFINISHED, Sampling
 from .backends.registry import get_backend
 from .cache import GenerationCache
 from .config import PromptConfig, TeacherConfig
@@ -53,7 +53,7 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
         "accuracy": round(100.0 * correct / n, 2) if n else 0.0,
         "kept_responses": len(records),
         "kept_problems": kept_problems,
-        "truncated": sum(1 for r in graded if r["finish_reason"] in ("length", "repetition")),
+        "truncated": sum(1 for r in graded if r["finish_reason"] in UNFINISHED),
         "reasons": dict(sorted(reasons.items())),
         "mean_response_words": round(sum(len(r["response"].split()) for r in records) / max(len(records), 1), 1),
         "provenance": {**backend.describe(), "sampling": sampling.__dict__, "filter": cfg.filter},
@@ -72,5 +72,5 @@ def select(samples: list[dict], policy: str) -> list[dict]:
     """
     if policy == "keep_all":
         return [s for s in samples if s["response"].strip()]
-    good = [s for s in samples if s["correct"] and s["finish_reason"] not in ("length", "repetition")]
+    good = [s for s in samples if s["correct"] and s["finish_reason"] not in UNFINISHED]
     return good[:1] if policy == "first_correct" else good

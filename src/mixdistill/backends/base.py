@@ -22,6 +22,9 @@ class GenRequest:
     problem: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+UNFINISHED = ("length", "repetition")  # finish reasons of a response cut short (max tokens, or a greedy loop)
+
+
 @dataclass(frozen=True)
 class GenResult:
     text: str
@@ -29,7 +32,7 @@ class GenResult:
 
     @property
     def unfinished(self) -> bool:
-        return self.finish_reason in ("length", "repetition")
+        return self.finish_reason in UNFINISHED
     tokens: int | None = None  # completion tokens, where the backend knows them
 
 

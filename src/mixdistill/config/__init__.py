@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError, ValidationInfo,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError, ValidationInfo,
                       create_model, field_validator, model_validator)
 
 from ..benchmarks import REGISTRY
 from ..errors import ConfigError
 
 ROLES = ("long", "short", "large", "small")
-# recipe -> (hard teacher, easy teacher, params key of its weight: None = all hard (1.0) or all easy (0.0))
+# recipe -> (hard teacher, easy teacher, its weight: the mix.* key holding it, or a fixed 1.0 (all hard) / 0.0)
 RECIPES = {
     "long": ("long", "short", 1.0),
     "short": ("long", "short", 0.0),
@@ -316,7 +316,7 @@ PIPELINE_OWNED = ("output_dir", "seed", "data_seed", "save_strategy", "save_step
 MOVED_TO_SFT = {"lr": "learning_rate", "epochs": "num_train_epochs", "batch_size": "per_device_train_batch_size",
                 "grad_accum": "gradient_accumulation_steps", "max_length": "max_length",
                 "scheduler": "lr_scheduler_type", "warmup_ratio": "warmup_steps", "weight_decay": "weight_decay",
-                "gradient_checkpointing": "gradient_checkpointing", "packing": "packing",
+                "gradient_checkpointing": "activation_checkpointing", "packing": "packing",
                 "packing_strategy": "packing_strategy"}
 
 
@@ -357,6 +357,10 @@ def _check_sft(sft: dict) -> dict:
     return sft
 
 
+# TRL SFTConfig fields, passed straight through; names checked against the installed TRL
+SFTSettings = Annotated[dict[str, Any], AfterValidator(_check_sft)]
+
+
 class LoraConfig(_Model):
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
@@ -373,19 +377,13 @@ LoraPatch = create_model("LoraPatch", __base__=_Model, **{
 
 class TrainOverride(_Model):
     method: Optional[Literal["lora", "full"]] = None
-    sft: dict[str, Any] = {}
+    sft: SFTSettings = {}
     lora: LoraPatch = LoraPatch()
-
-    @field_validator("sft")
-    @classmethod
-    def _sft_fields(cls, v):
-        return _check_sft(v)
 
 
 class TrainConfig(_Model):
     method: Literal["lora", "full"]
-    # TRL SFTConfig fields, passed straight through (e.g. learning_rate, num_train_epochs, packing, max_grad_norm)
-    sft: dict[str, Any]
+    sft: SFTSettings  # e.g. learning_rate, num_train_epochs, packing, max_grad_norm
     lora: LoraConfig
     # per-run changes keyed by RECIPE, STUDENT or STUDENT-RECIPE; for one run they apply in that order
     # (so a student's memory limits win over a recipe's preferences); sft and lora merge key by key
@@ -397,11 +395,6 @@ class TrainConfig(_Model):
     # rerun of a killed stage continues from the last one. Not tracked: they change how a run survives a kill.
     resume: bool = False
     save_steps: int = Field(50, ge=1)
-
-    @field_validator("sft")
-    @classmethod
-    def _sft_fields(cls, v):
-        return _check_sft(v)
 
 
 # ---------------------------------------------------------------- evaluation and analysis
