@@ -35,7 +35,7 @@ def config(args):
 
 
 def write_summary(metrics_path: str, summary: dict, log_path: str | None = None) -> None:
-    """The summary's results go to `metrics_path` (a DVC metric); its `run` part (timings, throughput, cache
+    """The summary's results go to `metrics_path` (a JSON output DVC tracks); its `run` part (timings, throughput, cache
     counters: what differs between two identical runs) goes to `log_path`, a run log that DVC does not track."""
     summary = dict(summary)
     run_info = summary.pop("run", None)

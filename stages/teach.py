@@ -1,4 +1,4 @@
-"""Stage teach@ROLE: one teacher's graded, filtered responses and a summary metric."""
+"""Stage teach@ROLE: one teacher's graded, filtered responses and their summary."""
 
 from mixdistill.config import ROLES
 from mixdistill.io import read_jsonl, write_jsonl
@@ -13,7 +13,7 @@ def main(argv=None):
     p.add_argument("--problems", required=True, help="training problems JSONL")
     p.add_argument("--out", required=True, help="output JSONL of kept responses")
     p.add_argument("--metrics", required=True, help="output JSON summary")
-    p.add_argument("--log", help="run log JSON: generated vs cached requests (not a DVC metric)")
+    p.add_argument("--log", help="run log JSON: generated vs cached requests (not tracked by DVC)")
     p.add_argument("--cache", default=".cache/generations",
                    help="generation cache folder, outside DVC outputs (default: .cache/generations; '' disables)")
     args = p.parse_args(argv)

@@ -12,7 +12,7 @@ def main(argv=None):
     p.add_argument("--data", required=True, help="training set JSONL")
     p.add_argument("--out", required=True, help="output adapter/model folder")
     p.add_argument("--metrics", required=True, help="output JSON training summary")
-    p.add_argument("--log", help="run log JSON: seconds and tokens/s (not a DVC metric)")
+    p.add_argument("--log", help="run log JSON: seconds and tokens/s (not tracked by DVC)")
     p.add_argument("--live", help="DVCLive folder for loss curves")
     p.add_argument("--student", help="student name: selects train.overrides for this run")
     p.add_argument("--recipe", help="recipe name: selects train.overrides for this run")

@@ -164,7 +164,7 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
         "final_loss": round(float(_last_loss(trainer)), 4),
         "train_tokens": int(tokens * epochs),
         "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
-        # timings differ between identical runs: a run log, kept out of the DVC metrics by the stage
+        # timings differ between identical runs: a run log, kept out of the DVC-tracked summary by the stage
         "run": {"seconds": round(seconds, 1), "tokens_per_second": round(tokens * epochs / max(seconds, 1e-9), 1)},
     }
     log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
