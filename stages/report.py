@@ -38,7 +38,8 @@ def main(argv=None):
         sizes.unlink()  # a stale plot from a run with more students
     rel = [os.path.relpath(p, Path(args.out).parent) for p in plots]
     md = render_markdown(cfg, evals, gap, _by_name(m / "teachers"), _by_name(m / "mixes"),
-                         train, students, package_versions(), rel, _by_name(m / "analysis"))
+                         train, students, package_versions(), rel, _by_name(m / "analysis"),
+                         read_json(m / "audit.json") if (m / "audit.json").exists() else None)
     write_text(args.out, md)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import RECIPES, Config
+from .gap import RESAMPLES
 from .io import atomic_path
 
 ORDER = ["base", *RECIPES]
@@ -19,7 +20,8 @@ def _fmt(x, signed=False) -> str:
 
 
 def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: dict, train: dict,
-                    students: dict, versions: dict, plots: list[str], analysis: dict | None = None) -> str:
+                    students: dict, versions: dict, plots: list[str], analysis: dict | None = None,
+                    audit: dict | None = None) -> str:
     synthetic = [r for r, t in sorted(teachers.items()) if t.get("provenance", {}).get("backend") == "synthetic"]
     benches = sorted(cfg.problems.benchmarks)
     L = ["# Mix Distillation study", ""]
@@ -75,20 +77,66 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
             for r in sampled:
                 L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(ev[r]["pass_at"][k]["average"]) for k in ks) + " |")
         g = gap.get(student, {})
-        L += ["", "| statistic | value | 95% noise band | beyond noise? |", "|---|---|---|---|"]
+        L += ["", "| statistic | value | 95% noise band | beyond noise? | paired 95% CI | McNemar p |",
+              "|---|---|---|---|---|---|"]
         for key, name in (("delta_long", "Δ_Long = P_Long − P_Short"), ("delta_large", "Δ_Large = P_Large − P_Small"),
                           ("mix_long_gain", "Mix-Long − best of (Long, Short)"),
                           ("mix_large_gain", "Mix-Large − best of (Large, Small)")):
             if key in g:
+                ci = (f"[{_fmt(g[key + '_ci95_low'], True)}, {_fmt(g[key + '_ci95_high'], True)}]"
+                      if key + "_ci95_low" in g else "–")
+                p = f"{g[key + '_p_mcnemar']:.3g}" if key + "_p_mcnemar" in g else "–"
                 L.append(f"| {name} | {_fmt(g[key], True)} | ±{_fmt(g[key + '_noise95'])} | "
-                         f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} |")
+                         f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} | {ci} | {p} |")
+        L += _audit_section(student, (audit or {}).get(student))
         L += _analysis_section(student, (analysis or {}).get(student))
     L += ["", "Accuracies are percentages; the average is the plain mean over benchmarks (as in the paper). "
-          "The noise band is 1.96 binomial standard errors of the difference; with a few dozen problems per "
-          "benchmark, differences of several points are expected by chance alone.", ""]
+          "The noise band is 1.96 binomial standard errors of the difference of two independent runs; with a few "
+          "dozen problems per benchmark, differences of several points are expected by chance alone. Both recipes "
+          "answer the same problems, so the paired columns are the sharper test: the 95% interval of a bootstrap "
+          f"over problems ({RESAMPLES:,} resamples, stratified by benchmark, seed {cfg.seed}) and the exact McNemar "
+          "p-value on the problems one recipe solved and the other did not. A difference is a finding only when "
+          "its interval excludes 0; one training seed per recipe, so seed-to-seed variation is not in these intervals.", ""]
     for p in plots:
         L += [f"![{Path(p).stem}]({p})", ""]
     return "\n".join(L)
+
+
+GRADER_LABEL = {"math_verify": "math-verify", "strict_boxed": "strict \\boxed{} match", "checker": "benchmark checker"}
+STAT_LABEL = {"delta_long": "Δ_Long", "delta_large": "Δ_Large", "mix_long_gain": "Mix-Long gain",
+              "mix_large_gain": "Mix-Large gain"}
+
+
+def _audit_section(student: str, a: dict | None) -> list[str]:
+    if not a:
+        return []
+    gs = a["graders"]
+    L = ["", f"### Grader audit (`{student}`)", "",
+         f"All {a['predictions']} predictions graded by " + ", ".join(GRADER_LABEL[g] for g in gs)
+         + " (the pipeline grades with math-verify). Average accuracy under each grader, and how many predictions "
+         "each other grader judges differently (math-verify right / the other grader right):", "",
+         "| recipe | " + " | ".join(GRADER_LABEL[g] for g in gs) + " | " + " | ".join(f"differs: {GRADER_LABEL[g]}" for g in gs[1:]) + " |",
+         "|---|" + "---|" * (2 * len(gs) - 1)]
+    for r in ORDER:
+        if r in a["recipes"]:
+            row = a["recipes"][r]
+            L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(row["accuracy"][g]) for g in gs) + " | "
+                     + " | ".join(f"{row['disagree'][g]['math_verify_only']} / {row['disagree'][g][g + '_only']}" for g in gs[1:]) + " |")
+    L += ["", "| statistic | " + " | ".join(GRADER_LABEL[g] for g in gs) + " | same sign under every grader? |",
+          "|---|" + "---|" * (len(gs) + 1)]
+    for s, by in a["statistics"].items():
+        L.append(f"| {STAT_LABEL[s]} | " + " | ".join(_fmt(by[g], True) for g in gs)
+                 + f" | {'yes' if a['same_sign_under_every_grader'][s] else '**no**: the conclusion depends on the grader'} |")
+    examples = []  # the first disagreement of each grader in up to two recipes
+    for g in gs[1:]:
+        found = [(r, a["recipes"][r]["disagree"][g]["examples"][0]) for r in ORDER
+                 if r in a["recipes"] and a["recipes"][r]["disagree"][g]["examples"]]
+        examples += [f"{GRADER_LABEL[g]} vs math-verify, {LABEL[r]} `{e['problem_id']}`: gold `{e['gold']}`, extracted "
+                     f"`{e['extracted']}`, " + (f"boxed `{e['boxed']}`" if e["boxed"] is not None else "no \\boxed{}")
+                     + f"; {'math-verify' if e['math_verify'] else GRADER_LABEL[g]} says correct" for r, e in found[:2]]
+    if examples:
+        L += ["", "Examples of disagreement (all are in `metrics/audit.json`):", ""] + [f"- {x}" for x in examples]
+    return L
 
 
 def _analysis_section(student: str, a: dict | None) -> list[str]:

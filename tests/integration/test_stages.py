@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -185,7 +186,7 @@ def test_per_run_overrides_reach_trl(tmp_path, tiny_model, tiny_run):
 def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     adapter = _train(tmp_path, tiny_params, tiny_model, tiny_run / "mixes/long.jsonl", "long")
     m = tmp_path / "metrics"
-    for recipe, model in (("base", tiny_model), ("long", adapter)):
+    for recipe, model in (("base", tiny_model), ("long", adapter), ("short", tiny_model)):  # short: untrained, a pair for Δ_Long
         evaluate.main(["--params", str(tiny_params), "--base", str(tiny_model), "--model", str(model),
                        "--benchmarks", str(tiny_run / "bench.jsonl"), "--predictions", str(tmp_path / f"pred/tiny-{recipe}.jsonl"),
                        "--metrics", str(m / f"eval/tiny-{recipe}.json")])
@@ -194,9 +195,15 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     preds = read_jsonl(tmp_path / "pred/tiny-long.jsonl")
     assert len(preds) == 7 and all(p["reason"] in {"correct", "no_answer", "parse_failure", "mismatch", "truncated"} for p in preds)
     assert all(p["response_tokens"] <= 16 for p in preds)
-    gap.main(["--evals", str(m / "eval"), "--out", str(m / "gap.json")])
-    g = read_json(m / "gap.json")
-    assert set(g) == {"tiny"} and "p_base" in g["tiny"]
+    gap.main(["--params", str(tiny_params), "--evals", str(m / "eval"), "--predictions", str(tmp_path / "pred"),
+              "--benchmarks", str(tiny_run / "bench.jsonl"), "--out", str(m / "gap.json"), "--audit", str(m / "audit.json")])
+    g = read_json(m / "gap.json")["tiny"]
+    audit = read_json(m / "audit.json")["tiny"]
+    assert audit["graders"] == ["math_verify", "strict_boxed", "checker"] and audit["predictions"] == 21
+    assert g["delta_long_checker"] == audit["statistics"]["delta_long"]["checker"]
+    assert g["p_short"] == g["p_base"] and g["delta_long"] == round(g["p_long"] - g["p_short"], 2)
+    assert g["delta_long_ci95_low"] <= g["delta_long"] <= g["delta_long_ci95_high"]
+    assert 0 <= g["delta_long_p_mcnemar"] <= 1
     for sub in ("teachers", "mixes"):
         (m / sub).mkdir(parents=True, exist_ok=True)
         for f in (tiny_run / "metrics" / sub).glob("*.json"):
@@ -208,6 +215,9 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     md = (tmp_path / "report.md").read_text()
     assert "Synthetic teachers" in md and "| Long CoT |" in md and "Base (untrained)" in md
     assert "chain_sum (4), products (3)" in md
+    ci = f"[{g['delta_long_ci95_low']:+.1f}, {g['delta_long_ci95_high']:+.1f}]"
+    assert "### Grader audit (`tiny`)" in md and "| Δ_Long |" in md
+    assert re.search(r"^\| Δ_Long = P_Long − P_Short \|.*\| " + re.escape(ci) + r" \| [0-9.e-]+ \|$", md, re.M), md
     for png in ("recipes.png", "lengths.png"):
         assert (tmp_path / "plots" / png).read_bytes()[:4] == b"\x89PNG"
 

@@ -108,13 +108,13 @@ def test_editing_the_prompt_reruns_every_stage_that_uses_it(repo, path):
 
 def test_mix_weight_reruns_exactly_the_mix_long_chain(repo):
     """After the bytecode test above: exactly mix, train and evaluate of mix_long and the report; analyze and gap
-    exactly when the new predictions / eval metrics differ (DVC skips a stage whose deps hash the same)."""
+    exactly when the new predictions (or eval metrics) differ (DVC skips a stage whose deps hash the same)."""
     preds, evals = repo / "data/predictions/tiny-mix_long.jsonl", repo / "metrics/eval/tiny-mix_long.json"
     before = _md5(preds), _md5(evals)
     ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "mix.weight=1.0"))
     expect = {"mix@mix_long", "train@tiny-mix_long", "evaluate@tiny-mix_long", "report"}
     expect |= {"analyze@tiny"} if _md5(preds) != before[0] else set()
-    expect |= {"gap"} if _md5(evals) != before[1] else set()
+    expect |= {"gap"} if (_md5(preds), _md5(evals)) != before else set()
     assert ran == expect
     assert "analyze@tiny" in ran, "the tiny profile should let a weight change reach the predictions"
     shown = _sh(repo, "dvc", "exp", "show", "--md")
@@ -135,12 +135,17 @@ def test_one_teacher_change_reruns_only_its_descendants(repo):
 
 def test_declared_metrics_are_the_outcomes_and_tables_keep_one_line_per_row(repo):
     """Only metrics/gap.json is a DVC metric: per student the recipe averages and the gap statistics with their
-    noise bands (19 numbers); exp show and params diff print one markdown line per row (no multi-line params)."""
+    noise bands (19 numbers), paired CIs and McNemar p-values (12) and the grader audit (each statistic under two
+    more graders, and how often they disagree: 10); exp show and params diff print one markdown line per row."""
     _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5")
     diff = json.loads(_sh(repo, "dvc", "metrics", "diff", "--all", "--json"))
     assert set(diff) == {"metrics/gap.json"}
     keys = set(diff["metrics/gap.json"])
-    assert len(keys) == 19 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95"} <= keys
+    assert len(keys) == 41 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95", "tiny.mix_long_gain_ci95_low",
+                                "tiny.mix_long_gain_p_mcnemar", "tiny.mix_long_gain_checker",
+                                "tiny.grader_disagree_pct_strict_boxed"} <= keys
+    changed = {k for k, v in diff["metrics/gap.json"].items() if v.get("diff")}
+    assert "tiny.p_mix_long" in changed and changed & {"tiny.mix_long_gain_ci95_low", "tiny.mix_long_gain_ci95_high"}
     assert re.search(r"^\| params.yaml\s+\| mix.weight\s+\| 0.2\s+\| 0.5", _sh(repo, "dvc", "params", "diff", "--md"), re.M)
     show = json.loads(_sh(repo, "dvc", "exp", "show", "--json"))
     metric_files = {f for entry in show for f in ((entry.get("data") or {}).get("metrics") or {})}

@@ -1,7 +1,7 @@
 import pytest
 
 from mixdistill.evaluate import summarise
-from mixdistill.gap import average, delta, noise95, student_gap
+from mixdistill.gap import average, delta, mcnemar_exact, noise95, paired, student_gap
 
 # PAPER.md, Table 1: student -> (P_Long, P_Short, Delta_Long)
 TABLE1 = {
@@ -90,3 +90,63 @@ def test_gap_across_sizes_plot_needs_two_students(tmp_path):
     assert not (tmp_path / "one.png").exists()
     assert plot_gap_sizes(gap, students, str(tmp_path / "two.png")) is True
     assert (tmp_path / "two.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _preds(outcomes: dict[str, list[int]]) -> list[dict]:
+    """benchmark -> per-problem correctness (one greedy sample each)."""
+    return [{"benchmark": b, "problem_id": f"{b}{i}", "sample": 0, "correct": bool(c)}
+            for b, cs in outcomes.items() for i, c in enumerate(cs)]
+
+
+def test_mcnemar_exact_by_hand():
+    # 5 problems only a solved, 1 only b: P(X <= 1 | n=6, 1/2) = 7/64, two-sided 14/64
+    assert mcnemar_exact(5, 1) == 14 / 64 == mcnemar_exact(1, 5)
+    assert mcnemar_exact(10, 0) == 2 / 1024
+    assert mcnemar_exact(2, 2) == 1.0 and mcnemar_exact(0, 0) == 1.0
+    # n=20, k=5: P(X <= 5) = (1 + 20 + 190 + 1140 + 4845 + 15504) / 2**20
+    assert mcnemar_exact(15, 5) == pytest.approx(2 * 21700 / 2 ** 20)
+
+
+def test_paired_bootstrap_by_hand():
+    # every problem flips the same way: no resample can move the difference
+    t = paired(_preds({"x": [1, 1, 1]}), _preds({"x": [0, 0, 0]}), seed=0)
+    assert t["ci95"] == [100.0, 100.0] and t["discordant"] == [3, 0] and t["p_mcnemar"] == 0.25
+    # differences (1, 0, 0): the resampled mean is k/3 with k ~ Binomial(3, 1/3); P(k = 0) = 8/27 > 2.5% and
+    # P(k <= 2) = 26/27 < 97.5%, so the interval is [0, 100]
+    t = paired(_preds({"x": [1, 0, 0]}), _preds({"x": [0, 0, 0]}), seed=0)
+    assert t["ci95"] == [0.0, 100.0] and t["discordant"] == [1, 0] and t["p_mcnemar"] == 1.0
+
+
+def test_paired_bootstrap_is_stratified_seeded_and_matches_the_statistic():
+    rng = __import__("random").Random(3)
+    a = {"small": [rng.random() < 0.7 for _ in range(10)], "big": [rng.random() < 0.4 for _ in range(200)]}
+    b = {"small": [rng.random() < 0.3 for _ in range(10)], "big": [rng.random() < 0.4 for _ in range(200)]}
+    point = (100 * (sum(a["small"]) - sum(b["small"])) / 10 + 100 * (sum(a["big"]) - sum(b["big"])) / 200) / 2
+    t = paired(_preds(a), _preds(b), seed=1)
+    lo, hi = t["ci95"]
+    assert lo < point < hi
+    # the mean over benchmarks weighs the 10-problem benchmark like the 200-problem one: its paired
+    # standard error alone is about sd(d)/sqrt(10)/2, so the interval is far wider than a pooled one would be
+    assert hi - lo > 15
+    assert paired(_preds(a), _preds(b), seed=1) == t
+    assert paired(_preds(a), _preds(b), seed=2)["ci95"] != t["ci95"]
+    with pytest.raises(ValueError, match="same problems"):
+        paired(_preds(a), _preds({"small": b["small"]}), seed=1)
+
+
+def test_samples_of_a_problem_are_resampled_together():
+    # 4 samples per problem; problem p0 always right for a, p1 always wrong for both: per-problem differences (1, 0)
+    a = [{"benchmark": "x", "problem_id": p, "sample": s, "correct": p == "p0"} for p in ("p0", "p1") for s in range(4)]
+    b = [dict(r, correct=False) for r in a]
+    t = paired(a, b, seed=0)
+    assert t["discordant"] == [4, 0] and t["p_mcnemar"] == 0.125
+    assert t["ci95"] == [0.0, 100.0]  # 2 problems, not 8 independent samples
+
+
+def test_student_gap_has_paired_columns_only_with_predictions():
+    benches = {"x": [1, 1, 0, 0], "y": [1, 0, 0, 0]}
+    evals = {r: _m({"x": 50.0, "y": 25.0}, n=4) for r in ("long", "short")}
+    assert "delta_long_ci95_low" not in student_gap(evals)
+    preds = {"long": _preds(benches), "short": _preds(benches)}
+    g = student_gap(evals, preds, seed=0)
+    assert (g["delta_long"], g["delta_long_ci95_low"], g["delta_long_ci95_high"], g["delta_long_p_mcnemar"]) == (0, 0, 0, 1)
