@@ -24,7 +24,7 @@ def main(argv=None):
     hard, easy = read_jsonl(args.hard), read_jsonl(args.easy)
     spec = cfg.mix.released.get(args.recipe)
     if spec is None:
-        records, manifest = mix(hard, easy, weight, cfg.seed, names)
+        records, manifest = mix(hard, easy, weight, cfg.seed, names, cfg.mix.unit)
     else:
         if not args.problems:
             p.error(f"mix.released.{args.recipe} is set: --problems is required to match its questions")

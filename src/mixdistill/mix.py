@@ -3,7 +3,12 @@
 As in the paper's released data, both sides of a pair and their mix cover the same
 problems: those for which both teachers have a kept (correct) response. A mix with
 weight w takes round(w * N) problems' responses from the hard teacher and the rest
-from the easy one; each problem appears once.
+from the easy one; each problem appears once. With unit "tokens", w is instead the
+hard teacher's share of the mix's response tokens (the teachers' own counts), as close
+as whole examples allow.
+
+Every example records where it came from: its teacher role and model, its problem id
+and its response's token count; the manifest totals examples and tokens per source.
 
 >>> hard = [{"problem_id": str(i), "question": "q", "response": "H"} for i in range(10)]
 >>> easy = [{"problem_id": str(i), "question": "q", "response": "E"} for i in range(10)]
@@ -61,7 +66,8 @@ def released(rows: list[tuple[str, str]], problems: list[dict], hard: list[dict]
             continue
         teacher = next((name for name, recs in responses.items()
                         if pid in recs and text_key(recs[pid]["response"]) == text_key(response)), "released")
-        records[pid] = {"problem_id": pid, "question": p["question"], "response": response, "teacher": teacher}
+        matched = responses[teacher][pid] if teacher in responses else {}
+        records[pid] = _example(pid, p["question"], response, teacher, matched)
     out = [records[k] for k in sorted(records)]
     if not out:
         raise EmptyTeacherError(f"none of the {len(rows)} released rows matches a training problem by question text; "
@@ -79,14 +85,62 @@ def released(rows: list[tuple[str, str]], problems: list[dict], hard: list[dict]
         "released_rows": len(rows),
         "unmatched_rows": unmatched,
         "duplicate_rows": duplicates,
+        **totals(out, (*names, "released")),
     }
     return out, manifest
 
 
-def mix(hard: list[dict], easy: list[dict], weight: float, seed: int, names: tuple[str, str]) -> tuple[list[dict], dict]:
-    """Records of the mixed set (sorted by problem_id) and a manifest of exact counts."""
+def _example(pid: str, question: str, response: str, teacher: str, source: dict) -> dict:
+    """One training example and its provenance (`source`: the teacher record it was taken from, if any)."""
+    return {"problem_id": pid, "question": question, "response": response, "teacher": teacher,
+            "teacher_model": source.get("teacher_model"), "response_tokens": source.get("response_tokens")}
+
+
+def totals(records: list[dict], names: tuple[str, ...]) -> dict:
+    """Examples and response tokens per source; tokens are None where a source's records carry no count.
+
+    >>> totals([{"teacher": "long", "response_tokens": 30}, {"teacher": "short", "response_tokens": 10},
+    ...         {"teacher": "short", "response_tokens": 5}], ("long", "short"))
+    {'by_source': {'long': {'examples': 1, 'tokens': 30}, 'short': {'examples': 2, 'tokens': 15}}, 'tokens': 45}
+    """
+    by = {}
+    for name in names:
+        rs = [r for r in records if r["teacher"] == name]
+        if rs or name != "released":
+            counts = [r.get("response_tokens") for r in rs]
+            by[name] = {"examples": len(rs), "tokens": None if None in counts else sum(counts)}
+    tokens = [t["tokens"] for t in by.values()]
+    return {"by_source": by, "tokens": None if None in tokens else sum(tokens)}
+
+
+def _token_split(order: list[str], h: dict, e: dict, weight: float) -> int:
+    """How many problems, taken in `order`, go to the hard teacher so that its share of the response tokens is
+    closest to `weight`. The share grows with every problem moved to the hard side, so the best count is exact
+    to one example.
+
+    >>> h = {p: {"response_tokens": 30} for p in "abcd"}; e = {p: {"response_tokens": 10} for p in "abcd"}
+    >>> _token_split(list("abcd"), h, e, 0.5), _token_split(list("abcd"), h, e, 0.0), _token_split(list("abcd"), h, e, 1.0)
+    (1, 0, 4)
+    """
+    hard_tokens, easy_tokens = 0, sum(e[p]["response_tokens"] for p in order)
+    best, best_err = 0, abs(0.0 - weight) if easy_tokens else abs(1.0 - weight)
+    for k, pid in enumerate(order, 1):
+        hard_tokens += h[pid]["response_tokens"]
+        easy_tokens -= e[pid]["response_tokens"]
+        share = hard_tokens / (hard_tokens + easy_tokens) if hard_tokens + easy_tokens else 0.0
+        if abs(share - weight) < best_err:
+            best, best_err = k, abs(share - weight)
+    return best
+
+
+def mix(hard: list[dict], easy: list[dict], weight: float, seed: int, names: tuple[str, str],
+        unit: str = "examples") -> tuple[list[dict], dict]:
+    """Records of the mixed set (sorted by problem_id) and a manifest of exact counts. `weight` is the hard
+    teacher's fraction of the examples (unit "examples", the paper's) or of the response tokens ("tokens")."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"mix weight must be within [0, 1], got {weight}")
+    if unit not in ("examples", "tokens"):
+        raise ValueError(f"mix unit must be 'examples' or 'tokens', got {unit!r}")
     h, e = first_per_problem(hard), first_per_problem(easy)
     for name, kept, raw in ((names[0], h, hard), (names[1], e, easy)):
         if not kept:
@@ -97,16 +151,28 @@ def mix(hard: list[dict], easy: list[dict], weight: float, seed: int, names: tup
     common = sorted(set(h) & set(e))
     if not common:
         raise EmptyTeacherError(f"teachers {names[0]!r} and {names[1]!r} have no kept problem in common")
-    n_hard = round(weight * len(common))
     rng = random.Random(seed)
-    chosen = set(rng.sample(common, n_hard))
+    if unit == "examples":
+        chosen = set(rng.sample(common, round(weight * len(common))))
+    else:
+        for name, kept in ((names[0], h), (names[1], e)):
+            missing = [pid for pid in common if not isinstance(kept[pid].get("response_tokens"), int)]
+            if missing:
+                raise EmptyTeacherError(f"mix.unit is tokens but teacher {name!r} records no response_tokens for "
+                                        f"{len(missing)} problems (e.g. {missing[0]}); use mix.unit: examples")
+        order = rng.sample(common, len(common))
+        chosen = set(order[:_token_split(order, h, e, weight)])
+    n_hard = len(chosen)
     records = []
     for pid in common:
         src, teacher = (h, names[0]) if pid in chosen else (e, names[1])
         r = src[pid]
-        records.append({"problem_id": pid, "question": r["question"], "response": r["response"], "teacher": teacher})
+        records.append(_example(pid, r["question"], r["response"], teacher, r))
+    sums = totals(records, names)
+    hard_tokens = sums["by_source"][names[0]]["tokens"]
     manifest = {
         "weight": weight,
+        "unit": unit,
         "seed": seed,
         "hard_teacher": names[0],
         "easy_teacher": names[1],
@@ -116,5 +182,7 @@ def mix(hard: list[dict], easy: list[dict], weight: float, seed: int, names: tup
         "hard_problems_kept": len(h),
         "easy_problems_kept": len(e),
         "dropped_not_common": len(set(h) ^ set(e)),
+        **sums,
+        "token_weight": round(hard_tokens / sums["tokens"], 4) if sums["tokens"] else None,
     }
     return records, manifest

@@ -48,15 +48,18 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
         prov = t.get("provenance", {})
         L.append(f"| {role} | {prov.get('backend')} | {prov.get('model')} | {_fmt(t['accuracy'])}% "
                  f"({t['correct']}/{t['requests']}) | {t['kept_problems']} | {t['mean_response_words']} |")
-    L += ["", "## Training sets", "", "| recipe | examples | from hard | from easy | dropped (not kept by both) |",
-          "|---|---|---|---|---|"]
+    L += ["", "## Training sets", "", f"Mix weights count {cfg.mix.unit}; tokens are the teachers' own response token counts.", "",
+          "| recipe | examples | from hard | from easy | response tokens | hard share of tokens | dropped (not kept by both) |",
+          "|---|---|---|---|---|---|---|"]
     for r in RECIPES:
         if r in mixes:
             m = mixes[r]
             dropped = m.get("dropped_not_common", f"released set `{m.get('released')}`: {m.get('from_neither')} rows "
                                                   f"from neither teacher, {m.get('unmatched_rows')} unmatched")
+            share = m.get("token_weight")
             L.append(f"| {LABEL[r]} | {m['examples']} | {m['from_hard']} ({m['hard_teacher']}) | "
-                     f"{m['from_easy']} ({m['easy_teacher']}) | {dropped} |")
+                     f"{m['from_easy']} ({m['easy_teacher']}) | {m.get('tokens') if m.get('tokens') is not None else '–'} | "
+                     f"{'–' if share is None else f'{100 * share:.1f}%'} | {dropped} |")
     for student in sorted(evals):
         ev = evals[student]
         L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | train loss |",

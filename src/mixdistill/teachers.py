@@ -30,9 +30,11 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
     backend = backend or make_backend(cfg)
     sampling = Sampling(cfg.temperature, cfg.top_p, cfg.max_tokens, seed)
     cache = GenerationCache(cache_dir, backend.identity()) if cache_dir else None
+    model = backend.describe().get("model")
     graded, counts = generate_and_grade(
         backend, problems, lambda p: build_messages(p["question"], prompt, cfg.system_prompt, cfg.template),
-        cfg.samples_per_problem, sampling, lambda p: {"teacher": role}, cache, chunk_size=cfg.batch_size * 4)
+        cfg.samples_per_problem, sampling, lambda p: {"teacher": role, "teacher_model": model}, cache,
+        chunk_size=cfg.batch_size * 4)
     by_problem: dict[str, list[dict]] = {}
     for r in graded:
         by_problem.setdefault(r["problem_id"], []).append(r)

@@ -63,3 +63,48 @@ def test_released_set_is_matched_by_question_and_attributed():
 def test_weight_out_of_range():
     with pytest.raises(ValueError, match="within"):
         mix(_recs(range(5), "H"), _recs(range(5), "E"), 1.5, seed=0, names=("long", "short"))
+
+
+def _tok(ids, text, tokens, model):
+    return [{"problem_id": f"p{i:03d}", "question": f"q{i}", "response": text, "teacher_model": model,
+             "response_tokens": tokens(i)} for i in ids]
+
+
+def test_every_example_records_its_source_and_the_manifest_totals_them():
+    hard, easy = _tok(range(10), "H", lambda i: 100 + i, "big-model"), _tok(range(10), "E", lambda i: 10, "small-model")
+    recs, man = mix(hard, easy, 0.2, seed=0, names=("long", "short"))
+    assert all(set(r) >= {"problem_id", "teacher", "teacher_model", "response_tokens"} for r in recs)
+    assert {(r["teacher"], r["teacher_model"]) for r in recs} == {("long", "big-model"), ("short", "small-model")}
+    long_tokens = sum(r["response_tokens"] for r in recs if r["teacher"] == "long")
+    assert man["unit"] == "examples" and man["by_source"] == {"long": {"examples": 2, "tokens": long_tokens},
+                                                              "short": {"examples": 8, "tokens": 80}}
+    assert man["tokens"] == long_tokens + 80 and man["token_weight"] == round(long_tokens / (long_tokens + 80), 4)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.1, 0.2, 0.5, 0.9, 1.0])
+def test_token_unit_hits_the_token_share_to_one_example(weight):
+    """Hard responses 20-59 tokens, easy 5-9: the hard token share is within one example's worth of the weight."""
+    hard = _tok(range(30), "H", lambda i: 20 + (i * 7) % 40, "h")
+    easy = _tok(range(30), "E", lambda i: 5 + i % 5, "e")
+    recs, man = mix(hard, easy, weight, seed=3, names=("long", "short"), unit="tokens")
+    k = man["from_hard"]
+    assert man["unit"] == "tokens" and len(recs) == 30 and k == sum(r["teacher"] == "long" for r in recs)
+
+    def share(hard_ids):
+        h = sum(r["response_tokens"] for r in hard if r["problem_id"] in hard_ids)
+        return h / (h + sum(r["response_tokens"] for r in easy if r["problem_id"] not in hard_ids))
+
+    chosen = {r["problem_id"] for r in recs if r["teacher"] == "long"}
+    assert man["token_weight"] == round(share(chosen), 4)
+    # moving one example either way (any one) cannot land closer than one example's share step
+    hard_tokens = [r["response_tokens"] for r in hard]
+    step = max(hard_tokens) / sum(r["response_tokens"] for r in easy)
+    assert abs(share(chosen) - weight) <= step
+    if 0 < weight < 1:
+        examples, _ = mix(hard, easy, weight, seed=3, names=("long", "short"))
+        assert k < sum(r["teacher"] == "long" for r in examples)  # long responses: fewer examples for the same share
+
+
+def test_token_unit_needs_token_counts():
+    with pytest.raises(EmptyTeacherError, match="response_tokens.*mix.unit: examples"):
+        mix(_recs(range(4), "H"), _recs(range(4), "E"), 0.5, seed=0, names=("long", "short"), unit="tokens")

@@ -303,6 +303,7 @@ class ReleasedSet(_Model):
 class MixConfig(_Model):
     weight: float = Field(ge=0, le=1)  # Mix-Long: fraction of examples from long CoT
     large_weight: float = Field(ge=0, le=1)  # Mix-Large: fraction from the large teacher
+    unit: Literal["examples", "tokens"]  # what the weights count: examples (the paper) or response tokens
     released: dict[Literal[MIX_RECIPES], ReleasedSet]
 
 
