@@ -80,8 +80,8 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
             for r in sampled:
                 L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(ev[r]["pass_at"][k]["average"]) for k in ks) + " |")
         g = gap.get(student, {})
-        L += ["", "| statistic | value | 95% noise band | beyond noise? | paired 95% CI | McNemar p |",
-              "|---|---|---|---|---|---|"]
+        L += ["", "| statistic | value | 95% noise band | beyond noise? | paired 95% CI | McNemar p | detectable at 80% power |",
+              "|---|---|---|---|---|---|---|"]
         for key, name in (("delta_long", "Δ_Long = P_Long − P_Short"), ("delta_large", "Δ_Large = P_Large − P_Small"),
                           ("mix_long_gain", "Mix-Long − best of (Long, Short)"),
                           ("mix_large_gain", "Mix-Large − best of (Large, Small)")):
@@ -89,8 +89,9 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
                 ci = (f"[{_fmt(g[key + '_ci95_low'], True)}, {_fmt(g[key + '_ci95_high'], True)}]"
                       if key + "_ci95_low" in g else "–")
                 p = f"{g[key + '_p_mcnemar']:.3g}" if key + "_p_mcnemar" in g else "–"
+                mde = f"±{_fmt(g[key + '_mde80'])}" if key + "_mde80" in g else "–"
                 L.append(f"| {name} | {_fmt(g[key], True)} | ±{_fmt(g[key + '_noise95'])} | "
-                         f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} | {ci} | {p} |")
+                         f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} | {ci} | {p} | {mde} |")
         L += _audit_section(student, (audit or {}).get(student))
         L += _analysis_section(student, (analysis or {}).get(student))
     L += ["", "Accuracies are percentages; the average is the plain mean over benchmarks (as in the paper). "
@@ -99,7 +100,10 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
           "answer the same problems, so the paired columns are the sharper test: the 95% interval of a bootstrap "
           f"over problems ({RESAMPLES:,} resamples, stratified by benchmark, seed {cfg.seed}) and the exact McNemar "
           "p-value on the problems one recipe solved and the other did not. A difference is a finding only when "
-          "its interval excludes 0; one training seed per recipe, so seed-to-seed variation is not in these intervals.", ""]
+          "its interval excludes 0. The last column is the power of this run's size: the smallest true difference "
+          "that these problems would detect with 80% power (two-sided 5% test), from the observed per-problem "
+          "differences; a smaller effect can hide in a run this size. One training seed per recipe, so "
+          "seed-to-seed variation is not in these intervals.", ""]
     for p in plots:
         L += [f"![{Path(p).stem}]({p})", ""]
     return "\n".join(L)

@@ -135,13 +135,14 @@ def test_one_teacher_change_reruns_only_its_descendants(repo):
 
 def test_declared_metrics_are_the_outcomes_and_tables_keep_one_line_per_row(repo):
     """Only metrics/gap.json is a DVC metric: per student the recipe averages and the gap statistics with their
-    noise bands (19 numbers), paired CIs and McNemar p-values (12) and the grader audit (each statistic under two
-    more graders, and how often they disagree: 10); exp show and params diff print one markdown line per row."""
+    noise bands (19 numbers), paired CIs, McNemar p-values and detectable differences (16), and the grader audit
+    (each statistic under two more graders, and how often they disagree: 10); exp show and params diff print one
+    markdown line per row."""
     _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5")
     diff = json.loads(_sh(repo, "dvc", "metrics", "diff", "--all", "--json"))
     assert set(diff) == {"metrics/gap.json"}
     keys = set(diff["metrics/gap.json"])
-    assert len(keys) == 41 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95", "tiny.mix_long_gain_ci95_low",
+    assert len(keys) == 45 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95", "tiny.mix_long_gain_ci95_low",
                                 "tiny.mix_long_gain_p_mcnemar", "tiny.mix_long_gain_checker",
                                 "tiny.grader_disagree_pct_strict_boxed"} <= keys
     changed = {k for k, v in diff["metrics/gap.json"].items() if v.get("diff")}

@@ -115,6 +115,8 @@ def test_paired_bootstrap_by_hand():
     # P(k <= 2) = 26/27 < 97.5%, so the interval is [0, 100]
     t = paired(_preds({"x": [1, 0, 0]}), _preds({"x": [0, 0, 0]}), seed=0)
     assert t["ci95"] == [0.0, 100.0] and t["discordant"] == [1, 0] and t["p_mcnemar"] == 1.0
+    # var(1, 0, 0) with ddof 1 = 1/3; SE = sqrt(1/3 / 3) = 1/3; mde80 = 2.8016 * 100 / 3
+    assert t["mde80"] == round(100 * 2.801585 / 3, 2) == 93.39
 
 
 def test_paired_bootstrap_is_stratified_seeded_and_matches_the_statistic():
@@ -128,6 +130,9 @@ def test_paired_bootstrap_is_stratified_seeded_and_matches_the_statistic():
     # the mean over benchmarks weighs the 10-problem benchmark like the 200-problem one: its paired
     # standard error alone is about sd(d)/sqrt(10)/2, so the interval is far wider than a pooled one would be
     assert hi - lo > 15
+    # the power column shrinks with more problems: the same per-problem spread on 4x the problems halves it
+    big = paired(_preds({k: v * 4 for k, v in a.items()}), _preds({k: v * 4 for k, v in b.items()}), seed=1)
+    assert big["mde80"] < t["mde80"] / 1.9
     assert paired(_preds(a), _preds(b), seed=1) == t
     assert paired(_preds(a), _preds(b), seed=2)["ci95"] != t["ci95"]
     with pytest.raises(ValueError, match="same problems"):
@@ -150,3 +155,4 @@ def test_student_gap_has_paired_columns_only_with_predictions():
     preds = {"long": _preds(benches), "short": _preds(benches)}
     g = student_gap(evals, preds, seed=0)
     assert (g["delta_long"], g["delta_long_ci95_low"], g["delta_long_ci95_high"], g["delta_long_p_mcnemar"]) == (0, 0, 0, 1)
+    assert g["delta_long_mde80"] == 0  # identical predictions: no per-problem variation at all
