@@ -1,4 +1,5 @@
-"""Stage analyze@STUDENT: speaking-style shift and length/finishing statistics per recipe."""
+"""Stage analyze@STUDENT: speaking-style shift and length/finishing statistics per recipe (one training seed's
+predictions: the first of train.seeds)."""
 
 from pathlib import Path
 
@@ -13,20 +14,22 @@ def main(argv=None):
     p = parser(__doc__)
     p.add_argument("--student", required=True)
     p.add_argument("--base", required=True, help="base student folder (the model before fine-tuning)")
-    p.add_argument("--predictions", required=True, help="folder of STUDENT-RECIPE.jsonl predictions")
+    p.add_argument("--predictions", required=True, help="folder of STUDENT-base.jsonl and STUDENT-RECIPE-SEED.jsonl")
+    p.add_argument("--seed", type=int, required=True, help="the training seed whose predictions are analysed")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     cfg = config(args)
     out = {}
     for recipe in ["base", *RECIPES]:
-        preds = read_jsonl(Path(args.predictions) / f"{args.student}-{recipe}.jsonl")
+        run_name = f"{args.student}-{recipe}" if recipe == "base" else f"{args.student}-{recipe}-{args.seed}"
+        preds = read_jsonl(Path(args.predictions) / f"{run_name}.jsonl")
         entry = {"length": length_stats(preds)}
         if recipe != "base":
             sample = sample_responses(preds, cfg.analysis.style_samples, cfg.seed)
             entry["style_shift"] = top_shifts(rank_shift(args.base, sample, cfg.prompt), k=cfg.analysis.top_k)
             entry["style_samples"] = len(sample)
         out[recipe] = entry
-        log.info("analyze %s-%s: %d responses", args.student, recipe, len(preds))
+        log.info("analyze %s: %d responses", run_name, len(preds))
     write_json(args.out, out)
 
 

@@ -4,41 +4,63 @@ grader audit, the predictions every recipe made on the same benchmark problems."
 from pathlib import Path
 
 from mixdistill.audit import audit_student, gap_columns
+from mixdistill.config import Config
 from mixdistill.gap import gap_table
+from mixdistill.errors import DataError
 from mixdistill.io import read_json, read_jsonl, write_json
 
 from ._common import config, parser, run
 
 
-def load_evals(folder: str | Path) -> dict:
-    """student -> recipe -> metrics, from files named STUDENT-RECIPE.json (student names hold no '-')."""
-    out: dict = {}
-    for f in sorted(Path(folder).glob("*-*.json")):
-        student, recipe = f.stem.split("-", 1)
-        out.setdefault(student, {})[recipe] = read_json(f)
+def run_files(folder: str | Path, suffix: str, cfg: Config) -> dict:
+    """student -> recipe -> [file per training seed, in train.seeds order], from STUDENT-base and STUDENT-RECIPE-SEED
+    files (student and recipe names hold no '-'). Files of students or seeds no longer in params (DVC leaves a
+    removed stage's outputs in place) are not read."""
+    order = {seed: i for i, seed in enumerate(cfg.train.seeds)}
+    found: dict = {}
+    for f in Path(folder).glob(f"*-*{suffix}"):
+        student, recipe, *seed = f.name[: -len(suffix)].split("-")
+        rank = -1 if not seed else order.get(int(seed[0])) if seed[0].isdigit() else None
+        if student in cfg.students and rank is not None:
+            found.setdefault(student, {}).setdefault(recipe, []).append((rank, f))
+    return {s: {r: [f for _, f in sorted(fs)] for r, fs in sorted(rs.items())} for s, rs in sorted(found.items())}
+
+
+def load_evals(folder: str | Path, cfg: Config) -> dict:
+    """student -> recipe -> [metrics per training seed], from STUDENT-base.json and STUDENT-RECIPE-SEED.json."""
+    return {s: {r: [read_json(f) for f in fs] for r, fs in rs.items()}
+            for s, rs in run_files(folder, ".json", cfg).items()}
+
+
+def load_predictions(folder: str | Path, evals: dict, cfg: Config) -> dict:
+    """student -> recipe -> [graded predictions per training seed], for every evaluated recipe."""
+    files = run_files(folder, ".jsonl", cfg)
+    out = {}
+    for s, ev in evals.items():
+        out[s] = {}
+        for r, runs in ev.items():
+            fs = files.get(s, {}).get(r, [])
+            if len(fs) != len(runs):
+                raise DataError(f"{folder}: {len(fs)} prediction files for {s}-{r}, but {len(runs)} eval metrics")
+            out[s][r] = [read_jsonl(f, required=("benchmark", "problem_id", "correct")) for f in fs]
     return out
-
-
-def load_predictions(folder: str | Path, evals: dict) -> dict:
-    """student -> recipe -> graded predictions (STUDENT-RECIPE.jsonl), for every evaluated recipe."""
-    return {s: {r: read_jsonl(Path(folder) / f"{s}-{r}.jsonl", required=("benchmark", "problem_id", "correct"))
-                for r in ev} for s, ev in evals.items()}
 
 
 def main(argv=None):
     p = parser(__doc__)
-    p.add_argument("--evals", required=True, help="folder of STUDENT-RECIPE.json eval metrics")
-    p.add_argument("--predictions", required=True, help="folder of STUDENT-RECIPE.jsonl graded predictions")
+    p.add_argument("--evals", required=True, help="folder of STUDENT-base.json, STUDENT-RECIPE-SEED.json eval metrics")
+    p.add_argument("--predictions", required=True, help="folder of the graded predictions, named likewise (.jsonl)")
     p.add_argument("--benchmarks", required=True, help="the benchmark problems (for their own answer checkers)")
     p.add_argument("--out", required=True, help="gap statistics JSON (the study's DVC metrics)")
     p.add_argument("--audit", required=True, help="grader audit JSON: accuracy under each grader, disagreements")
     args = p.parse_args(argv)
-    seed = config(args).seed
-    evals = load_evals(args.evals)
-    predictions = load_predictions(args.predictions, evals)
+    cfg = config(args)
+    evals = load_evals(args.evals, cfg)
+    predictions = load_predictions(args.predictions, evals, cfg)
     problems = {p["problem_id"]: p for p in read_jsonl(args.benchmarks, required=("problem_id", "question", "answer"))}
-    audit = {s: audit_student(predictions[s], problems) for s in sorted(evals)}
-    gap = gap_table(evals, predictions, seed)
+    pooled = {s: {r: [p for run in runs for p in run] for r, runs in ps.items()} for s, ps in predictions.items()}
+    audit = {s: audit_student(pooled[s], problems) for s in sorted(evals)}  # every seed's predictions
+    gap = gap_table(evals, predictions, cfg.seed)
     for s in gap:
         gap[s].update(gap_columns(audit[s]))
     write_json(args.audit, audit)

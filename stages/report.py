@@ -3,11 +3,12 @@
 import os
 from pathlib import Path
 
+from mixdistill.gap import combine
 from mixdistill.io import package_versions, read_json, read_jsonl, write_text
 from mixdistill.report import plot_gap_sizes, plot_lengths, plot_recipes, render_markdown
 
 from ._common import config, parser, run
-from .gap import load_evals
+from .gap import load_evals, run_files
 
 
 def _by_name(folder: Path) -> dict:
@@ -17,16 +18,18 @@ def _by_name(folder: Path) -> dict:
 def main(argv=None):
     p = parser(__doc__)
     p.add_argument("--metrics", default="metrics", help="metrics folder: eval/, teachers/, mixes/, train/, students/, gap.json")
-    p.add_argument("--predictions", required=True, help="folder of STUDENT-RECIPE.jsonl predictions")
+    p.add_argument("--predictions", required=True, help="folder of STUDENT-base.jsonl, STUDENT-RECIPE-SEED.jsonl predictions")
     p.add_argument("--out", required=True, help="report markdown")
     p.add_argument("--plots", required=True, help="folder for PNG plots")
     args = p.parse_args(argv)
     cfg = config(args)
     m = Path(args.metrics)
-    evals = load_evals(m / "eval")
-    train = load_evals(m / "train")
-    lengths = {s: {r: [x["response_tokens"] or 0 for x in read_jsonl(Path(args.predictions) / f"{s}-{r}.jsonl")]
-                   for r in ev} for s, ev in evals.items()}
+    evals = {s: {r: combine(runs) for r, runs in rs.items()} for s, rs in load_evals(m / "eval", cfg).items()}
+    train = {s: {r: {"train_loss": round(sum(x["train_loss"] for x in runs) / len(runs), 4)} for r, runs in rs.items()}
+             for s, rs in load_evals(m / "train", cfg).items()}
+    files = run_files(args.predictions, ".jsonl", cfg)
+    lengths = {s: {r: [x["response_tokens"] or 0 for f in files[s][r] for x in read_jsonl(f)] for r in ev}
+               for s, ev in evals.items()}  # every seed's responses
     plots = [Path(args.plots) / "recipes.png", Path(args.plots) / "lengths.png"]
     plot_recipes(evals, str(plots[0]))
     plot_lengths(lengths, str(plots[1]))

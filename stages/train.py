@@ -1,4 +1,4 @@
-"""Stage train@STUDENT-RECIPE: fine-tune a student on one training set with TRL."""
+"""Stage train@STUDENT-RECIPE-SEED: fine-tune a student on one training set with TRL, with one training seed."""
 
 from mixdistill.io import read_jsonl
 from mixdistill.train import train
@@ -16,11 +16,12 @@ def main(argv=None):
     p.add_argument("--live", help="DVCLive folder for loss curves")
     p.add_argument("--student", help="student name: selects train.overrides for this run")
     p.add_argument("--recipe", help="recipe name: selects train.overrides for this run")
+    p.add_argument("--seed", type=int, required=True, help="training seed (one of train.seeds)")
     p.add_argument("--work", default=".cache/train", help="scratch folder outside DVC outputs")
     args = p.parse_args(argv)
     cfg = config(args)
     records = read_jsonl(args.data, required=("question", "response"))
-    summary = train(args.base, records, cfg.train_for(args.student, args.recipe), cfg.prompt, cfg.seed, args.out, args.live, args.work)
+    summary = train(args.base, records, cfg.train_for(args.student, args.recipe), cfg.prompt, args.seed, args.out, args.live, args.work)
     if summary is not None:  # rank 0 only, under accelerate launch
         write_summary(args.metrics, summary, args.log)
 

@@ -73,38 +73,82 @@ def _by_problem(predictions: list[dict]) -> dict[str, dict[str, list[bool]]]:
     return out
 
 
-def paired(a: list[dict], b: list[dict], seed: int, resamples: int = RESAMPLES) -> dict:
-    """Paired comparison of two recipes' predictions on the same problems (a minus b, in points).
+def _seeds(runs: list) -> list:
+    """A recipe's runs over training seeds: a single run (one list of predictions, or one metrics dict) is one seed."""
+    return [runs] if isinstance(runs, dict) or (runs and isinstance(runs[0], dict) and "accuracy" not in runs[0]) else runs
+
+
+def paired(a: list, b: list, seed: int, resamples: int = RESAMPLES) -> dict:
+    """Paired comparison of two recipes' predictions on the same problems (a minus b, in points). `a` and `b` are
+    each one run's predictions or a list of runs, one per training seed (the recipe's score is their mean).
 
     ci95: percentile interval of a bootstrap that resamples problems with replacement within each benchmark and
     takes the plain mean over benchmarks of the per-benchmark accuracy difference (problems are the unit: with
-    several samples, a problem's samples move together). p_mcnemar: exact McNemar over (problem, sample) pairs.
-    mde80: the smallest true difference (points) that these problems detect with 80% power in a two-sided 5% test,
-    from the observed per-problem differences: (z_0.975 + z_0.8) * SE of the paired mean over benchmarks.
+    several samples, a problem's samples move together); with several seeds each resample also draws each recipe's
+    seeds with replacement, so the interval holds the seed-to-seed spread too. p_mcnemar: exact McNemar over
+    (problem, seed, sample) pairs, seeds paired in train.seeds order. mde80: the smallest true difference (points)
+    that these problems and seeds detect with 80% power in a two-sided 5% test: (z_0.975 + z_0.8) * SE, the SE from
+    the per-problem differences of the seed means plus each recipe's variance over seeds.
     """
-    A, B = _by_problem(a), _by_problem(b)
-    if set(A) != set(B) or any(set(A[bm]) != set(B[bm]) for bm in A):
+    A, B = [_by_problem(r) for r in _seeds(a)], [_by_problem(r) for r in _seeds(b)]
+    benches = sorted(A[0])
+    if any(sorted(x) != benches or any(set(x[bm]) != set(A[0][bm]) for bm in benches) for x in A + B):
         raise ValueError("paired statistics need both recipes graded on the same problems")
-    rng = np.random.default_rng(seed)
+    rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    picks = [seed_rng.integers(0, len(runs), size=(resamples, len(runs))) if len(runs) > 1 else
+             np.zeros((resamples, 1), dtype=int) for runs in (A, B)]
     means = np.zeros(resamples)
     a_only = b_only = 0
     var = 0.0
-    for bm in sorted(A):
-        ids = sorted(A[bm])
-        d = np.array([np.mean(A[bm][i]) - np.mean(B[bm][i]) for i in ids])
-        means += d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
+    by_seed = [np.zeros(len(A)), np.zeros(len(B))]  # each seed's average over benchmarks
+    for bm in benches:
+        ids = sorted(A[0][bm])
+        C = [np.array([[np.mean(run[bm][i]) for i in ids] for run in runs]) for runs in (A, B)]  # (seeds, problems)
+        d = C[0].mean(axis=0) - C[1].mean(axis=0)
+        idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
+        if len(A) == len(B) == 1:
+            means += d[idx].mean(axis=1)
+        else:
+            d_boot = C[0][picks[0]].mean(axis=1) - C[1][picks[1]].mean(axis=1)  # (resamples, problems)
+            means += np.take_along_axis(d_boot, idx, axis=1).mean(axis=1)
         var += d.var(ddof=1) / len(d) if len(d) > 1 else 0.0
-        for i in ids:
-            for x, y in zip(A[bm][i], B[bm][i]):
-                a_only += x and not y
-                b_only += y and not x
-    stat = 100.0 * means / len(A)
+        for k in (0, 1):
+            by_seed[k] += C[k].mean(axis=1) / len(benches)
+        for ra, rb in zip(A, B):
+            for i in ids:
+                for x, y in zip(ra[bm][i], rb[bm][i]):
+                    a_only += x and not y
+                    b_only += y and not x
+    stat = 100.0 * means / len(benches)
     lo, hi = np.percentile(stat, [2.5, 97.5])
+    seed_var = sum(v.var(ddof=1) / len(v) for v in by_seed if len(v) > 1)
+    se = math.sqrt(var / len(benches) ** 2 + seed_var)
     return {"ci95": [round(float(lo), 2), round(float(hi), 2)], "p_mcnemar": round(mcnemar_exact(a_only, b_only), 4),
-            "discordant": [a_only, b_only], "mde80": round(100.0 * Z80 * math.sqrt(var) / len(A), 2)}
+            "discordant": [a_only, b_only], "mde80": round(100.0 * Z80 * se, 2)}
 
 
-def _add_paired(out: dict, name: str, predictions: dict[str, list[dict]] | None, a: str, b: str, seed: int) -> None:
+def combine(runs: list[dict] | dict) -> dict:
+    """One recipe's eval metrics over its training seeds: per-benchmark accuracy averaged over seeds, the plain mean
+    over benchmarks of those, and (with several seeds) each seed's average and their standard deviation.
+
+    >>> m = combine([{"accuracy": {"a": 50.0, "b": 10.0, "average": 30.0}, "n": {"a": 4, "b": 4}},
+    ...              {"accuracy": {"a": 70.0, "b": 30.0, "average": 50.0}, "n": {"a": 4, "b": 4}}])
+    >>> m["accuracy"], m["seeds"], m["average_by_seed"], m["average_seed_sd"]
+    ({'a': 60.0, 'b': 20.0, 'average': 40.0}, 2, [30.0, 50.0], 14.14)
+    """
+    runs = _seeds(runs)
+    if len(runs) == 1:
+        return runs[0]
+    benches = [b for b in runs[0]["accuracy"] if b != "average"]
+    acc = {b: round(sum(r["accuracy"][b] for r in runs) / len(runs), 2) for b in benches}
+    by_seed = [r["accuracy"]["average"] for r in runs]
+    tokens = [r.get("response_tokens_mean") for r in runs]
+    return {"accuracy": {**acc, "average": average(list(acc.values()))}, "n": runs[0]["n"], "seeds": len(runs),
+            "average_by_seed": by_seed, "average_seed_sd": round(float(np.std(by_seed, ddof=1)), 2),
+            "response_tokens_mean": None if None in tokens else round(sum(tokens) / len(tokens), 1)}
+
+
+def _add_paired(out: dict, name: str, predictions: dict[str, list] | None, a: str, b: str, seed: int) -> None:
     if predictions and a in predictions and b in predictions:
         t = paired(predictions[a], predictions[b], seed)
         out[f"{name}_ci95_low"], out[f"{name}_ci95_high"] = t["ci95"]
@@ -112,11 +156,13 @@ def _add_paired(out: dict, name: str, predictions: dict[str, list[dict]] | None,
         out[f"{name}_mde80"] = t["mde80"]
 
 
-def student_gap(evals: dict[str, dict], predictions: dict[str, list[dict]] | None = None, seed: int = 0) -> dict:
-    """Gap statistics from one student's eval metrics keyed by recipe (long, short, ...; base optional); with the
-    recipes' predictions, each difference also gets its paired bootstrap CI and McNemar p-value."""
+def student_gap(runs: dict[str, list[dict] | dict], predictions: dict[str, list] | None = None, seed: int = 0) -> dict:
+    """Gap statistics from one student's eval metrics keyed by recipe (long, short, ...; base optional), each one
+    run's metrics or a list over training seeds (a recipe scores the mean over its seeds); with the recipes'
+    predictions (likewise per seed), each difference also gets its paired bootstrap CI, McNemar p-value and power."""
+    evals = {r: combine(m) for r, m in runs.items()}
     P = {r: m["accuracy"]["average"] for r, m in evals.items()}
-    out: dict[str, float | bool] = {}
+    out: dict[str, float | bool] = {"train_seeds": max((len(_seeds(m)) for r, m in runs.items() if r != "base"), default=1)}
     if "base" in P:
         out["p_base"] = P["base"]
     for hard, easy, dname in (("long", "short", "delta_long"), ("large", "small", "delta_large")):
@@ -137,7 +183,7 @@ def student_gap(evals: dict[str, dict], predictions: dict[str, list[dict]] | Non
     return out
 
 
-def gap_table(evals_by_student: dict[str, dict[str, dict]],
-              predictions_by_student: dict[str, dict[str, list[dict]]] | None = None, seed: int = 0) -> dict[str, dict]:
+def gap_table(evals_by_student: dict[str, dict[str, list[dict] | dict]],
+              predictions_by_student: dict[str, dict[str, list]] | None = None, seed: int = 0) -> dict[str, dict]:
     preds = predictions_by_student or {}
     return {s: student_gap(ev, preds.get(s), seed) for s, ev in sorted(evals_by_student.items())}

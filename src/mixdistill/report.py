@@ -41,7 +41,9 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
           f"- Training ({cfg.train.method}; TRL SFTConfig): " + ", ".join(f"{k} {v}" for k, v in cfg.train.sft.items())
           + "".join(f"; `{k}`: " + ", ".join(f"{kk} {vv}" for kk, vv in v.model_dump(exclude_defaults=True).items())
                     for k, v in sorted(cfg.train.overrides.items())),
-          f"- Mix weights: Mix-Long {cfg.mix.weight}, Mix-Large {cfg.mix.large_weight}; seed {cfg.seed}",
+          f"- Mix weights: Mix-Long {cfg.mix.weight}, Mix-Large {cfg.mix.large_weight} (counting {cfg.mix.unit}); "
+          f"seed {cfg.seed}; training seeds {', '.join(map(str, cfg.train.seeds))} (each recipe trained and evaluated "
+          f"once per seed; tables show the mean over seeds)",
           f"- Packages: {', '.join(f'{k} {v}' for k, v in sorted(versions.items()))}", ""]
     L += ["## Teachers", "", "| role | backend | model | accuracy | kept problems | mean words |", "|---|---|---|---|---|---|"]
     for role, t in sorted(teachers.items()):
@@ -62,15 +64,18 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
                      f"{'–' if share is None else f'{100 * share:.1f}%'} | {dropped} |")
     for student in sorted(evals):
         ev = evals[student]
-        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average | resp. tokens | train loss |",
-              "|---|" + "---|" * (len(benches) + 3)]
+        seeded = any("seeds" in m for m in ev.values())
+        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average |"
+              + (" sd over seeds |" if seeded else "") + " resp. tokens | train loss |",
+              "|---|" + "---|" * (len(benches) + 3 + seeded)]
         for r in ORDER:
             if r not in ev:
                 continue
             acc = ev[r]["accuracy"]
             tr = train.get(student, {}).get(r, {})
+            sd = (f" {_fmt(ev[r]['average_seed_sd'])} ({ev[r]['seeds']} seeds) |" if "seeds" in ev[r] else " – |") if seeded else ""
             L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(acc.get(b)) for b in benches)
-                     + f" | **{_fmt(acc['average'])}** | {ev[r].get('response_tokens_mean')} | {tr.get('train_loss', '–')} |")
+                     + f" | **{_fmt(acc['average'])}** |{sd} {ev[r].get('response_tokens_mean')} | {tr.get('train_loss', '–')} |")
         sampled = [r for r in ORDER if r in ev and "pass_at" in ev[r]]
         if sampled:
             ks = list(ev[sampled[0]]["pass_at"])
@@ -102,8 +107,11 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
           "p-value on the problems one recipe solved and the other did not. A difference is a finding only when "
           "its interval excludes 0. The last column is the power of this run's size: the smallest true difference "
           "that these problems would detect with 80% power (two-sided 5% test), from the observed per-problem "
-          "differences; a smaller effect can hide in a run this size. One training seed per recipe, so "
-          "seed-to-seed variation is not in these intervals.", ""]
+          "differences; a smaller effect can hide in a run this size. "
+          + ("One training seed per recipe, so seed-to-seed variation is not in these intervals (add seeds with "
+             "`train.seeds`)." if len(cfg.train.seeds) == 1 else
+             f"{len(cfg.train.seeds)} training seeds per recipe: each bootstrap resample also redraws every recipe's "
+             "seeds, and the power column adds the variance over seeds, so both hold the seed-to-seed spread."), ""]
     for p in plots:
         L += [f"![{Path(p).stem}]({p})", ""]
     return "\n".join(L)

@@ -35,7 +35,7 @@ def to_dataset(records: list[dict], prompt: PromptConfig):
 
 def run_dir(work_dir: str, base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptConfig, seed: int) -> Path:
     """Checkpoint folder keyed by everything that decides the result, so a resume never mixes runs."""
-    knobs = cfg.model_dump(exclude={"resume", "save_steps", "launch"})
+    knobs = cfg.model_dump(exclude={"resume", "save_steps", "launch", "seeds"})  # this run's seed is `seed`
     key = json.dumps({"base": str(Path(base_dir).resolve()), "records": records, "cfg": knobs,
                       "prompt": [prompt.template, prompt.system], "seed": seed}, sort_keys=True, default=str)
     return Path(work_dir) / hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -17,7 +17,7 @@ def test_two_process_training_splits_the_data_and_writes_once(tmp_path, tiny_par
     cmd = [str(accelerate), "launch", "--config_file", str(ROOT / "configs/accelerate/cpu2.yaml"), "-m", "stages.train",
            "--params", str(tiny_params), "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"),
            "--out", str(out), "--metrics", str(tmp_path / "m.json"), "--live", str(tmp_path / "live"),
-           "--work", str(tmp_path / "work")]
+           "--work", str(tmp_path / "work"), "--seed", "0"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MASTER_PORT": "29533"}
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]

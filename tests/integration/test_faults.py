@@ -67,7 +67,7 @@ def test_sigkill_train_then_resume_matches_uninterrupted(tmp_path, tiny_model, b
 
     def cmd(out, work):
         return _stage("train", "--params", params, "--base", tiny_model, "--data", d / "short-mix.jsonl", "--out", out,
-                      "--metrics", f"{out}.json", "--work", work)
+                      "--metrics", f"{out}.json", "--work", work, "--seed", 0)
 
     killed, work = tmp_path / "killed", tmp_path / "work"
     proc = subprocess.Popen(cmd(killed, work), env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

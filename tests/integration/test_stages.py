@@ -105,7 +105,7 @@ def _train(tmp_path, params, tiny_model, data, name):
     out = tmp_path / name
     train.main(["--params", str(params), "--base", str(tiny_model), "--data", str(data), "--out", str(out),
                 "--metrics", str(tmp_path / f"{name}.json"), "--live", str(tmp_path / f"live-{name}"),
-                "--work", str(tmp_path / "work")])
+                "--work", str(tmp_path / "work"), "--seed", "0"])
     return out
 
 
@@ -172,52 +172,60 @@ def test_per_run_overrides_reach_trl(tmp_path, tiny_model, tiny_run):
     out = tmp_path / "m"
     train.main(["--params", str(params), "--base", str(tiny_model), "--data", str(data), "--out", str(out),
                 "--metrics", str(tmp_path / "m.json"), "--work", str(tmp_path / "work"),
-                "--student", "tiny", "--recipe", "mix_long"])
+                "--student", "tiny", "--recipe", "mix_long", "--seed", "0"])
     s = read_json(tmp_path / "m.json")
     assert (s["learning_rate"], s["global_batch"], s["max_length"]) == (0.002, 4, 512)
     assert s["packing"] == "bfd" and s["padding_free"] and s["rows"] < s["examples"]
     train.main(["--params", str(params), "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"),
                 "--out", str(tmp_path / "s"), "--metrics", str(tmp_path / "s.json"), "--work", str(tmp_path / "work"),
-                "--student", "tiny", "--recipe", "short"])
+                "--student", "tiny", "--recipe", "short", "--seed", "0"])
     s = read_json(tmp_path / "s.json")
     assert (s["learning_rate"], s["global_batch"], s["max_length"], s["packing"], s["rows"]) == (0.002, 4, 256, False, s["examples"])
 
 
 def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
-    adapter = _train(tmp_path, tiny_params, tiny_model, tiny_run / "mixes/long.jsonl", "long")
+    """Two training seeds for long (the trained adapter, and the untrained model standing in for a second seed),
+    one for short (untrained: a pair for Δ_Long); a leftover file of a seed no longer in params is not read."""
+    params = write_params(tmp_path, **{"train.seeds": [0, 1]})
+    adapter = _train(tmp_path, params, tiny_model, tiny_run / "mixes/long.jsonl", "long")
     m = tmp_path / "metrics"
-    for recipe, model in (("base", tiny_model), ("long", adapter), ("short", tiny_model)):  # short: untrained, a pair for Δ_Long
-        evaluate.main(["--params", str(tiny_params), "--base", str(tiny_model), "--model", str(model),
-                       "--benchmarks", str(tiny_run / "bench.jsonl"), "--predictions", str(tmp_path / f"pred/tiny-{recipe}.jsonl"),
-                       "--metrics", str(m / f"eval/tiny-{recipe}.json")])
-    ev = read_json(m / "eval/tiny-long.json")
+    runs = (("base", tiny_model), ("long-0", adapter), ("long-1", tiny_model), ("short-0", tiny_model), ("short-7", adapter))
+    for run_name, model in runs:
+        evaluate.main(["--params", str(params), "--base", str(tiny_model), "--model", str(model),
+                       "--benchmarks", str(tiny_run / "bench.jsonl"), "--predictions", str(tmp_path / f"pred/tiny-{run_name}.jsonl"),
+                       "--metrics", str(m / f"eval/tiny-{run_name}.json")])
+    ev = read_json(m / "eval/tiny-long-0.json")
     assert set(ev["accuracy"]) == {"chain_sum", "products", "average"} and ev["n"] == {"chain_sum": 4, "products": 3}
-    preds = read_jsonl(tmp_path / "pred/tiny-long.jsonl")
+    preds = read_jsonl(tmp_path / "pred/tiny-long-0.jsonl")
     assert len(preds) == 7 and all(p["reason"] in {"correct", "no_answer", "parse_failure", "mismatch", "truncated"} for p in preds)
     assert all(p["response_tokens"] <= 16 for p in preds)
-    gap.main(["--params", str(tiny_params), "--evals", str(m / "eval"), "--predictions", str(tmp_path / "pred"),
+    gap.main(["--params", str(params), "--evals", str(m / "eval"), "--predictions", str(tmp_path / "pred"),
               "--benchmarks", str(tiny_run / "bench.jsonl"), "--out", str(m / "gap.json"), "--audit", str(m / "audit.json")])
     g = read_json(m / "gap.json")["tiny"]
     audit = read_json(m / "audit.json")["tiny"]
-    assert audit["graders"] == ["math_verify", "strict_boxed", "checker"] and audit["predictions"] == 21
+    assert audit["graders"] == ["math_verify", "strict_boxed", "checker"] and audit["predictions"] == 28  # 4 runs x 7
     assert g["delta_long_checker"] == audit["statistics"]["delta_long"]["checker"]
-    assert g["p_short"] == g["p_base"] and g["delta_long"] == round(g["p_long"] - g["p_short"], 2)
+    by_seed = [read_json(m / f"eval/tiny-long-{s}.json")["accuracy"] for s in (0, 1)]
+    assert g["train_seeds"] == 2 and g["p_short"] == g["p_base"]  # short-7 (seed 7 is not in train.seeds) is ignored
+    assert g["p_long"] == pytest.approx(sum((a[b] + c[b]) / 2 for a, c in [by_seed] for b in ("chain_sum", "products")) / 2, abs=0.02)
+    assert g["delta_long"] == round(g["p_long"] - g["p_short"], 2)
     assert g["delta_long_ci95_low"] <= g["delta_long"] <= g["delta_long_ci95_high"]
-    assert 0 <= g["delta_long_p_mcnemar"] <= 1
+    assert 0 <= g["delta_long_p_mcnemar"] <= 1 and g["delta_long_mde80"] >= 0
     for sub in ("teachers", "mixes"):
         (m / sub).mkdir(parents=True, exist_ok=True)
         for f in (tiny_run / "metrics" / sub).glob("*.json"):
             (m / sub / f.name).write_text(f.read_text())
     (m / "students").mkdir()
     (m / "students/tiny.json").write_text(json.dumps({"source": "random", "architecture": "LlamaForCausalLM", "parameters": 3_200_000}))
-    report.main(["--params", str(tiny_params), "--metrics", str(m), "--predictions", str(tmp_path / "pred"),
+    report.main(["--params", str(params), "--metrics", str(m), "--predictions", str(tmp_path / "pred"),
                  "--out", str(tmp_path / "report.md"), "--plots", str(tmp_path / "plots")])
     md = (tmp_path / "report.md").read_text()
     assert "Synthetic teachers" in md and "| Long CoT |" in md and "Base (untrained)" in md
     assert "chain_sum (4), products (3)" in md
     ci = f"[{g['delta_long_ci95_low']:+.1f}, {g['delta_long_ci95_high']:+.1f}]"
     assert "### Grader audit (`tiny`)" in md and "| Δ_Long |" in md
-    assert re.search(r"^\| Δ_Long = P_Long − P_Short \|.*\| " + re.escape(ci) + r" \| [0-9.e-]+ \|$", md, re.M), md
+    assert re.search(r"^\| Δ_Long = P_Long − P_Short \|.*\| " + re.escape(ci) + r" \| [0-9.e-]+ \| ±[0-9.]+ \|$", md, re.M), md
+    assert "training seeds 0, 1" in md and re.search(r"^\| Long CoT \|.*\| [0-9.]+ \(2 seeds\) \|", md, re.M), md
     for png in ("recipes.png", "lengths.png"):
         assert (tmp_path / "plots" / png).read_bytes()[:4] == b"\x89PNG"
 

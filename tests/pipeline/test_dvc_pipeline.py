@@ -19,8 +19,8 @@ ALL = (
     {"problems", "student@tiny", "analyze@tiny", "gap", "report"}
     | {f"teach@{r}" for r in ("long", "short", "large", "small")}
     | {f"mix@{r}" for r in RECIPES}
-    | {f"train@tiny-{r}" for r in RECIPES}
-    | {f"evaluate@tiny-{r}" for r in ["base", *RECIPES]}
+    | {f"train@tiny-{r}-0" for r in RECIPES}
+    | {f"evaluate@tiny-{r}-0" for r in RECIPES} | {"evaluate_base@tiny"}
 )
 
 
@@ -100,7 +100,7 @@ def test_editing_the_prompt_reruns_every_stage_that_uses_it(repo, path):
     finally:
         _sh(repo, "git", "checkout", "--", path)
     runs_it = ({f"teach@{r}" for r in ("long", "short", "large", "small")} | {"analyze@tiny"}
-               | {f"train@tiny-{r}" for r in RECIPES} | {f"evaluate@tiny-{r}" for r in ["base", *RECIPES]})
+               | {f"train@tiny-{r}-0" for r in RECIPES} | {f"evaluate@tiny-{r}-0" for r in RECIPES} | {"evaluate_base@tiny"})
     assert set(changed) == runs_it
     assert all(deps == {path} for deps in changed.values())
     assert "up to date" in _sh(repo, "dvc", "status")
@@ -109,10 +109,10 @@ def test_editing_the_prompt_reruns_every_stage_that_uses_it(repo, path):
 def test_mix_weight_reruns_exactly_the_mix_long_chain(repo):
     """After the bytecode test above: exactly mix, train and evaluate of mix_long and the report; analyze and gap
     exactly when the new predictions (or eval metrics) differ (DVC skips a stage whose deps hash the same)."""
-    preds, evals = repo / "data/predictions/tiny-mix_long.jsonl", repo / "metrics/eval/tiny-mix_long.json"
+    preds, evals = repo / "data/predictions/tiny-mix_long-0.jsonl", repo / "metrics/eval/tiny-mix_long-0.json"
     before = _md5(preds), _md5(evals)
     ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "mix.weight=1.0"))
-    expect = {"mix@mix_long", "train@tiny-mix_long", "evaluate@tiny-mix_long", "report"}
+    expect = {"mix@mix_long", "train@tiny-mix_long-0", "evaluate@tiny-mix_long-0", "report"}
     expect |= {"analyze@tiny"} if _md5(preds) != before[0] else set()
     expect |= {"gap"} if (_md5(preds), _md5(evals)) != before else set()
     assert ran == expect
@@ -125,28 +125,26 @@ def test_one_teacher_change_reruns_only_its_descendants(repo):
     ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "teachers.small.error_rate=0.5"))
     assert "teach@small" in ran
     untouched = {"problems", "student@tiny", "teach@long", "teach@short", "teach@large",
-                 "mix@long", "mix@short", "mix@mix_long", "train@tiny-long", "train@tiny-short",
-                 "train@tiny-mix_long", "evaluate@tiny-base", "evaluate@tiny-long"}
+                 "mix@long", "mix@short", "mix@mix_long", "train@tiny-long-0", "train@tiny-short-0",
+                 "train@tiny-mix_long-0", "evaluate_base@tiny", "evaluate@tiny-long-0"}
     assert not ran & untouched, ran & untouched
-    assert ran <= {"teach@small", "mix@large", "mix@small", "mix@mix_large", "train@tiny-large", "train@tiny-small",
-                   "train@tiny-mix_large", "evaluate@tiny-large", "evaluate@tiny-small", "evaluate@tiny-mix_large",
+    assert ran <= {"teach@small", "mix@large", "mix@small", "mix@mix_large", "train@tiny-large-0", "train@tiny-small-0",
+                   "train@tiny-mix_large-0", "evaluate@tiny-large-0", "evaluate@tiny-small-0", "evaluate@tiny-mix_large-0",
                    "analyze@tiny", "gap", "report"}
 
 
 def test_declared_metrics_are_the_outcomes_and_tables_keep_one_line_per_row(repo):
     """Only metrics/gap.json is a DVC metric: per student the recipe averages and the gap statistics with their
-    noise bands (19 numbers), paired CIs, McNemar p-values and detectable differences (16), and the grader audit
-    (each statistic under two more graders, and how often they disagree: 10); exp show and params diff print one
-    markdown line per row."""
+    noise bands (19 numbers), paired CIs, McNemar p-values and detectable differences (16), the grader audit
+    (each statistic under two more graders, and how often they disagree: 10) and the training seed count (1); exp
+    show and params diff print one markdown line per row."""
     _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5")
     diff = json.loads(_sh(repo, "dvc", "metrics", "diff", "--all", "--json"))
     assert set(diff) == {"metrics/gap.json"}
     keys = set(diff["metrics/gap.json"])
-    assert len(keys) == 45 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95", "tiny.mix_long_gain_ci95_low",
+    assert len(keys) == 46 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95", "tiny.mix_long_gain_ci95_low",
                                 "tiny.mix_long_gain_p_mcnemar", "tiny.mix_long_gain_checker",
                                 "tiny.grader_disagree_pct_strict_boxed"} <= keys
-    changed = {k for k, v in diff["metrics/gap.json"].items() if v.get("diff")}
-    assert "tiny.p_mix_long" in changed and changed & {"tiny.mix_long_gain_ci95_low", "tiny.mix_long_gain_ci95_high"}
     assert re.search(r"^\| params.yaml\s+\| mix.weight\s+\| 0.2\s+\| 0.5", _sh(repo, "dvc", "params", "diff", "--md"), re.M)
     show = json.loads(_sh(repo, "dvc", "exp", "show", "--json"))
     metric_files = {f for entry in show for f in ((entry.get("data") or {}).get("metrics") or {})}
@@ -164,6 +162,16 @@ def test_sweep_collects_every_weight_tried(repo):
     assert rows[0] == "weight\tstudent\taccuracy\texperiment"
     assert sorted(float(r.split("\t")[0]) for r in rows[1:]) == [0.2, 0.5, 1.0]
     assert (repo / "plots/sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_adding_a_training_seed_runs_only_the_new_seed(repo):
+    """train.seeds [0] -> [0, 1]: the six trainings and evaluations of seed 1, then gap and report (which read every
+    seed); nothing of seed 0, no teacher or mix, and analyze (first seed only) stay as they are."""
+    ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "train.seeds=[0,1]"))
+    assert ran == {f"train@tiny-{r}-1" for r in RECIPES} | {f"evaluate@tiny-{r}-1" for r in RECIPES} | {"gap", "report"}
+    gap = json.loads((repo / "metrics/gap.json").read_text())["tiny"]
+    assert gap["train_seeds"] == 2
+    assert "training seeds 0, 1" in (repo / "report.md").read_text()
 
 
 def test_s3_remote_push_pull_then_nothing_to_run(repo, tmp_path):

@@ -156,3 +156,29 @@ def test_student_gap_has_paired_columns_only_with_predictions():
     g = student_gap(evals, preds, seed=0)
     assert (g["delta_long"], g["delta_long_ci95_low"], g["delta_long_ci95_high"], g["delta_long_p_mcnemar"]) == (0, 0, 0, 1)
     assert g["delta_long_mde80"] == 0  # identical predictions: no per-problem variation at all
+
+
+def test_identical_seeds_change_nothing_but_the_pair_count():
+    a, b = _preds({"x": [1, 1, 0, 1, 0], "y": [0, 1, 1]}), _preds({"x": [0, 1, 0, 0, 0], "y": [0, 0, 1]})
+    one, two = paired(a, b, seed=4), paired([a, a], [b, b], seed=4)
+    assert two["ci95"] == one["ci95"] and two["mde80"] == one["mde80"]
+    assert two["discordant"] == [2 * n for n in one["discordant"]] == [6, 0]
+
+
+def test_seed_spread_widens_the_interval_and_the_power_column():
+    # recipe a: one seed solves all four problems, the other none; b (one seed) solves two. Mean difference 0.
+    a = [_preds({"x": [1, 1, 1, 1]}), _preds({"x": [0, 0, 0, 0]})]
+    b = _preds({"x": [1, 1, 0, 0]})
+    t = paired(a, b, seed=0)
+    lo, hi = t["ci95"]
+    assert lo <= -50 and hi >= 50  # a resample drawing seed 1 twice scores +50 or more, seed 2 twice -50 or less
+    # by hand: per-problem differences of the seed means (0.5, 0.5, -0.5, -0.5): variance 1/3, over 4 problems 1/12;
+    # a's seed averages (1, 0): variance 1/2, over 2 seeds 1/4; SE = sqrt(1/12 + 1/4)
+    assert t["mde80"] == round(100 * 2.801585 * (1 / 12 + 1 / 4) ** 0.5, 2) == 161.75
+    assert t["discordant"] == [2, 0]  # seeds paired in order: only a's first seed meets b's one seed
+
+
+def test_student_gap_takes_the_mean_over_seeds():
+    runs = {"long": [_m({"x": 40.0}), _m({"x": 60.0})], "short": [_m({"x": 45.0})]}
+    g = student_gap(runs)
+    assert g["train_seeds"] == 2 and g["p_long"] == 50.0 and g["delta_long"] == 5.0

@@ -384,6 +384,9 @@ class TrainOverride(_Model):
 
 class TrainConfig(_Model):
     method: Literal["lora", "full"]
+    # training seeds: every recipe trains and is evaluated once per seed (stages train@STUDENT-RECIPE-SEED), the
+    # gap uses the mean over seeds; adding a seed runs only the new seed's stages
+    seeds: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
     sft: SFTSettings  # e.g. learning_rate, num_train_epochs, packing, max_grad_norm
     lora: LoraConfig
     # per-run changes keyed by RECIPE, STUDENT or STUDENT-RECIPE; for one run they apply in that order
@@ -396,6 +399,13 @@ class TrainConfig(_Model):
     # rerun of a killed stage continues from the last one. Not tracked: they change how a run survives a kill.
     resume: bool = False
     save_steps: int = Field(50, ge=1)
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError(f"{v} repeats a seed; each seed trains once")
+        return v
 
 
 # ---------------------------------------------------------------- evaluation and analysis
