@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, ValidationError, ValidationInfo,
-                      create_model, field_validator, model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, NonNegativeInt, PrivateAttr, Tag,
+                      ValidationError, ValidationInfo, create_model, field_validator, model_validator)
 
 from ..benchmarks import REGISTRY
 from ..errors import ConfigError
@@ -384,11 +384,11 @@ class TrainOverride(_Model):
 
 class TrainConfig(_Model):
     method: Literal["lora", "full"]
-    # training seeds: every recipe trains and is evaluated once per seed (stages train@STUDENT-RECIPE-SEED), the
-    # gap uses the mean over seeds; adding a seed runs only the new seed's stages
-    seeds: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
     sft: SFTSettings  # e.g. learning_rate, num_train_epochs, packing, max_grad_norm
     lora: LoraConfig
+    # training seeds: every recipe trains and is evaluated once per seed (stages train@STUDENT-RECIPE-SEED), the
+    # gap uses the mean over seeds; adding a seed runs only the new seed's stages
+    seeds: list[NonNegativeInt] = Field(min_length=1)
     # per-run changes keyed by RECIPE, STUDENT or STUDENT-RECIPE; for one run they apply in that order
     # (so a student's memory limits win over a recipe's preferences); sft and lora merge key by key
     overrides: dict[str, TrainOverride]
