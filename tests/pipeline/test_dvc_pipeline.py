@@ -218,7 +218,7 @@ def test_s3_remote_push_pull_then_nothing_to_run(repo, tmp_path):
         _sh(clone, "dvc", "pull", "--run-cache")
         out = _sh(clone, "dvc", "repro")
         assert _ran(out) == set(), _ran(out)
-        assert (clone / "models" / "tiny" / "mix_long" / "adapter_model.safetensors").exists()
+        assert (clone / "models" / "tiny" / "mix_long-0" / "adapter_model.safetensors").exists()
         assert "up to date" in _sh(clone, "dvc", "status")
     finally:
         server.terminate()
