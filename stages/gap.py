@@ -14,12 +14,14 @@ from ._common import config, parser, run
 
 def run_files(folder: str | Path, suffix: str, cfg: Config) -> dict:
     """student -> recipe -> [file per training seed, in train.seeds order], from STUDENT-base and STUDENT-RECIPE-SEED
-    files (student and recipe names hold no '-'). Files of students or seeds no longer in params (DVC leaves a
-    removed stage's outputs in place) are not read."""
+    files (student and recipe names hold no '-'). Files of students or seeds no longer in params, or of an earlier
+    layout without seeds (DVC leaves a removed stage's outputs in place), are not read."""
     order = {seed: i for i, seed in enumerate(cfg.train.seeds)}
     found: dict = {}
     for f in Path(folder).glob(f"*-*{suffix}"):
         student, recipe, *seed = f.name[: -len(suffix)].split("-")
+        if (recipe == "base") == bool(seed):  # the untrained student has no seed, every trained run has one
+            continue
         rank = -1 if not seed else order.get(int(seed[0])) if seed[0].isdigit() else None
         if student in cfg.students and rank is not None:
             found.setdefault(student, {}).setdefault(recipe, []).append((rank, f))

@@ -189,7 +189,8 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     params = write_params(tmp_path, **{"train.seeds": [0, 1]})
     adapter = _train(tmp_path, params, tiny_model, tiny_run / "mixes/long.jsonl", "long")
     m = tmp_path / "metrics"
-    runs = (("base", tiny_model), ("long-0", adapter), ("long-1", tiny_model), ("short-0", tiny_model), ("short-7", adapter))
+    runs = (("base", tiny_model), ("long-0", adapter), ("long-1", tiny_model), ("short-0", tiny_model), ("short-7", adapter),
+            ("short", adapter))  # short-7 and short: a seed no longer in params and a file from before seeds
     for run_name, model in runs:
         evaluate.main(["--params", str(params), "--base", str(tiny_model), "--model", str(model),
                        "--benchmarks", str(tiny_run / "bench.jsonl"), "--predictions", str(tmp_path / f"pred/tiny-{run_name}.jsonl"),
@@ -206,7 +207,7 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     assert audit["graders"] == ["math_verify", "strict_boxed", "checker"] and audit["predictions"] == 28  # 4 runs x 7
     assert g["delta_long_checker"] == audit["statistics"]["delta_long"]["checker"]
     by_seed = [read_json(m / f"eval/tiny-long-{s}.json")["accuracy"] for s in (0, 1)]
-    assert g["train_seeds"] == 2 and g["p_short"] == g["p_base"]  # short-7 (seed 7 is not in train.seeds) is ignored
+    assert g["train_seeds"] == 2 and g["p_short"] == g["p_base"]  # short-7 and short are not read
     assert g["p_long"] == pytest.approx(sum((a[b] + c[b]) / 2 for a, c in [by_seed] for b in ("chain_sum", "products")) / 2, abs=0.02)
     assert g["delta_long"] == round(g["p_long"] - g["p_short"], 2)
     assert g["delta_long_ci95_low"] <= g["delta_long"] <= g["delta_long_ci95_high"]
