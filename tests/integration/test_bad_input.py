@@ -64,11 +64,12 @@ CASES = {
         f"{t / 'b.jsonl'}:2: record lacks answer"),
     "training record without response": lambda t, m, p: (
         ("train", "--params", p, "--base", m, "--data", _jsonl(t / "d.jsonl", [{"question": "1+1"}]),
-         "--out", t / "a", "--metrics", t / "a.json"),
+         "--out", t / "a", "--metrics", t / "a.json", "--seed", 0),
         f"{t / 'd.jsonl'}:1: record lacks response"),
     "model folder that does not exist": lambda t, m, p: (
         ("train", "--params", p, "--base", t / "nowhere", "--data",
-         _jsonl(t / "d.jsonl", [{"question": "1+1", "response": "2"}]), "--out", t / "a", "--metrics", t / "a.json"),
+         _jsonl(t / "d.jsonl", [{"question": "1+1", "response": "2"}]), "--out", t / "a", "--metrics", t / "a.json",
+         "--seed", 0),
         f"base model folder {t / 'nowhere'} does not exist"),
     "a GGUF that is not a GGUF": lambda t, m, p: (
         ("student", "--params", write_params(t / "g", **{"students.tiny": {"source": "gguf", "path": str(_fake_gguf(t))}}),
