@@ -70,9 +70,10 @@ def audit_student(predictions: dict[str, list[dict]], problems: dict[str, dict])
     grader, and whether its sign is the same under all of them."""
     verdicts = {r: regrade(ps, problems) for r, ps in predictions.items()}
     graders = [g for g in GRADERS if all(v[g] is not None for vs in verdicts.values() for v in vs)]
+    evals = {g: {r: _as_eval(ps, verdicts[r], g) for r, ps in predictions.items()} for g in graders}
     recipes, disagree, total = {}, dict.fromkeys(graders[1:], 0), 0
     for r, ps in sorted(predictions.items()):
-        row = {"accuracy": {g: _as_eval(ps, verdicts[r], g)["accuracy"]["average"] for g in graders}, "disagree": {}}
+        row = {"accuracy": {g: evals[g][r]["accuracy"]["average"] for g in graders}, "disagree": {}}
         for g in graders[1:]:
             differ = [(p, v) for p, v in zip(ps, verdicts[r]) if v[g] != v["math_verify"]]
             disagree[g] += len(differ)
@@ -85,7 +86,7 @@ def audit_student(predictions: dict[str, list[dict]], problems: dict[str, dict])
             }
         recipes[r] = row
         total += len(ps)
-    stats = {g: student_gap({r: _as_eval(ps, verdicts[r], g) for r, ps in predictions.items()}) for g in graders}
+    stats = {g: student_gap(evals[g]) for g in graders}
     deltas = {s: {g: stats[g][s] for g in graders} for s in STATISTICS if s in stats["math_verify"]}
     survives = {s: len({(d > 0) - (d < 0) for d in by.values()}) == 1 for s, by in deltas.items()}
     return {"graders": graders, "predictions": total, "recipes": recipes, "statistics": deltas,

@@ -106,11 +106,8 @@ def paired(a: list, b: list, seed: int, resamples: int = RESAMPLES) -> dict:
         C = [np.array([[np.mean(run[bm][i]) for i in ids] for run in runs]) for runs in (A, B)]  # (seeds, problems)
         d = C[0].mean(axis=0) - C[1].mean(axis=0)
         idx = rng.integers(0, len(ids), size=(resamples, len(ids)))
-        if len(A) == len(B) == 1:
-            means += d[idx].mean(axis=1)
-        else:
-            d_boot = C[0][picks[0]].mean(axis=1) - C[1][picks[1]].mean(axis=1)  # (resamples, problems)
-            means += np.take_along_axis(d_boot, idx, axis=1).mean(axis=1)
+        d_boot = C[0][picks[0]].mean(axis=1) - C[1][picks[1]].mean(axis=1)  # (resamples, problems): seeds redrawn
+        means += np.take_along_axis(d_boot, idx, axis=1).mean(axis=1)
         var += d.var(ddof=1) / len(d) if len(d) > 1 else 0.0
         for k in (0, 1):
             by_seed[k] += C[k].mean(axis=1) / len(benches)
