@@ -36,5 +36,6 @@ def generate_and_grade(backend, problems: list[dict], messages: Callable[[dict],
             "extracted": g.extracted,
             "correct": g.correct,
             "reason": g.reason,
+            **({"reasoning": res.reasoning} if res.reasoning is not None else {}),  # a reasoning model's thinking
         })
     return records, counts

@@ -48,7 +48,10 @@ CASES = [
     ("synthetic without style", _with("teachers.short", {"backend": "synthetic"}), "teachers.short.style: required for synthetic"),
     ("real backend without model", _with("teachers.large", {"backend": "vllm"}), "teachers.large.model: required for vllm"),
     ("vllm option typo", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"tp": 2}}),
-     "teachers.long.options.tp: unknown key; allowed: tensor_parallel_size, max_model_len"),
+     "teachers.long.options.tp: not an engine argument of vLLM 0.32.0 (vllm.EngineArgs); did you mean"),
+    ("vllm option of the wrong type", _with("teachers.long", {"backend": "vllm", "model": "m",
+                                                             "options": {"max_lora_rank": 12}}),
+     "teachers.long.options.max_lora_rank: 12 is not allowed; allowed: 1, 8, 16, 32, 64"),
     ("vllm option out of range", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"gpu_memory_utilization": 1.5}}),
      "teachers.long.options.gpu_memory_utilization: 1.5 is out of range; allowed: (0, 1]"),
     ("openai without base_url", _with("teachers.long", {"backend": "openai", "model": "m", "options": {}}),
@@ -65,7 +68,8 @@ CASES = [
     ("vllm options on transformers evaluation", _with("evaluate.options", {"tensor_parallel_size": 4}),
      "evaluate.options.tensor_parallel_size: unknown key; this backend takes no options"),
     ("vllm evaluation option typo", _with("evaluate", {**DEFAULT["evaluate"], "backend": "vllm", "options": {"tensor_paralel_size": 4}}),
-     "evaluate.options.tensor_paralel_size: unknown key; allowed: tensor_parallel_size"),
+     "evaluate.options.tensor_paralel_size: not an engine argument of vLLM 0.32.0 (vllm.EngineArgs); did you mean "
+     "tensor_parallel_size"),
     ("unknown registry benchmark", _with("problems.train", [{"source": "registry", "task": "math5000", "count": 3}]),
      "problems.train[0].task: 'math5000' is not allowed; allowed: math500, gsm8k"),
     ("file source without path", _with("problems.train", [{"source": "file", "count": 3}]), "problems.train[0].path: required for file"),
@@ -168,7 +172,7 @@ def test_check_command_accepts_every_shipped_profile_and_reports_every_problem(t
     res = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", str(path)], cwd=ROOT,
                          capture_output=True, text=True)
     assert res.returncode == 1
-    assert "mix.weight: 2.0 is out of range" in res.stderr and "teachers.long.options.tp: unknown key" in res.stderr
+    assert "mix.weight: 2.0 is out of range" in res.stderr and "teachers.long.options.tp: not an engine argument" in res.stderr
     bad["mix"]["weight"], bad["teachers"]["long"] = 0.2, DEFAULT["teachers"]["long"]
     path.write_text(yaml.safe_dump(bad))
     res = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", str(path)], cwd=ROOT,

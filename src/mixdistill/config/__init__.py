@@ -204,21 +204,38 @@ class OpenAIOptions(_Model):
     base_url: str = Field(pattern=r"^https?://")  # e.g. http://127.0.0.1:8000/v1
     api_key_env: Optional[str] = None  # the variable holding the key; the key is never written anywhere
     concurrency: int = Field(4, ge=1)
-    timeout: float = Field(120.0, gt=0)
+    timeout: float = Field(600.0, gt=0)  # seconds per request: long CoT from a reasoning model takes minutes
     max_retries: int = Field(5, ge=0)
     backoff: float = Field(1.0, ge=0)
 
 
-class VLLMOptions(_Model):
-    """vllm.LLM engine arguments; unset ones keep vLLM's defaults."""
-    tensor_parallel_size: Optional[int] = Field(None, ge=1)
-    max_model_len: Optional[int] = Field(None, ge=16)
-    gpu_memory_utilization: Optional[float] = Field(None, gt=0, le=1)
-    dtype: Optional[Literal["auto", "bfloat16", "float16", "float32"]] = None
-    trust_remote_code: Optional[bool] = None
-    enforce_eager: Optional[bool] = None
-    enable_prefix_caching: Optional[bool] = None
-    chat_template: Optional[str] = None  # passed to LLM.chat, not the engine
+def _vllm_type(spec):
+    """The annotation for one type description of vllm_engine_args.json (see scripts/vllm_engine_args.py)."""
+    simple = {"int": int, "float": float, "bool": bool, "str": str, "null": type(None), "dict": dict[str, Any],
+              "any": Any}
+    if isinstance(spec, str):
+        return simple[spec]
+    if "literal" in spec:
+        return Literal[tuple(spec["literal"])]
+    if "list" in spec:
+        return list[_vllm_type(spec["list"])]
+    return Union[tuple(_vllm_type(s) for s in spec["union"])]
+
+
+# vLLM's EngineArgs of the pinned vLLM, written by scripts/vllm_engine_args.py (checked against the installed vLLM
+# by tests/vllm/); the pipeline sets model and seed itself
+VLLM_ENGINE_ARGS = json.loads((Path(__file__).with_name("vllm_engine_args.json")).read_text())
+# ranges vLLM checks only when the engine starts (after a whole training run, for evaluation)
+_VLLM_RANGES = {"tensor_parallel_size": Field(None, ge=1), "pipeline_parallel_size": Field(None, ge=1),
+                "data_parallel_size": Field(None, ge=1), "max_model_len": Field(None, ge=16),
+                "max_num_seqs": Field(None, ge=1), "max_loras": Field(None, ge=1),
+                "gpu_memory_utilization": Field(None, gt=0, le=1)}
+VLLMOptions = create_model(
+    "VLLMOptions", __base__=_Model, __doc__="vllm.LLM engine arguments (any of vLLM's EngineArgs, typed as vLLM "
+    "types them); unset ones keep vLLM's defaults. chat_template goes to LLM.chat, not the engine.",
+    chat_template=(Optional[str], None),
+    **{name: (Optional[_vllm_type(spec)], _VLLM_RANGES.get(name, None))
+       for name, spec in VLLM_ENGINE_ARGS["fields"].items()})
 
 
 class DatasetOptions(_Model):
@@ -317,7 +334,7 @@ PIPELINE_OWNED = ("output_dir", "seed", "data_seed", "save_strategy", "save_step
 MOVED_TO_SFT = {"lr": "learning_rate", "epochs": "num_train_epochs", "batch_size": "per_device_train_batch_size",
                 "grad_accum": "gradient_accumulation_steps", "max_length": "max_length",
                 "scheduler": "lr_scheduler_type", "warmup_ratio": "warmup_steps", "weight_decay": "weight_decay",
-                "gradient_checkpointing": "activation_checkpointing", "packing": "packing",
+                "packing": "packing",
                 "packing_strategy": "packing_strategy"}
 
 
@@ -590,6 +607,10 @@ def _message(err: dict) -> str:
             return "prompt.template: moved to a file: put the text in a file and set prompt.template_file to its path"
         if holder is NoOptions:
             return f"{where}: unknown key; this backend takes no options (vLLM engine options need backend: vllm)"
+        if holder is VLLMOptions:
+            near = difflib.get_close_matches(last, list(VLLMOptions.model_fields), n=3)
+            return (f"{where}: not an engine argument of vLLM {VLLM_ENGINE_ARGS['vllm']} (vllm.EngineArgs)"
+                    + (f"; did you mean {', '.join(near)}?" if near else ""))
         return f"{where}: unknown key; allowed: {', '.join(holder.model_fields) if holder else '(none)'}"
     if kind == "missing":
         if holder is not None and holder.__name__ in _TRACKED:
