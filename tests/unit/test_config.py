@@ -48,7 +48,8 @@ CASES = [
     ("synthetic without style", _with("teachers.short", {"backend": "synthetic"}), "teachers.short.style: required for synthetic"),
     ("real backend without model", _with("teachers.large", {"backend": "vllm"}), "teachers.large.model: required for vllm"),
     ("vllm option typo", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"tp": 2}}),
-     "teachers.long.options.tp: not an engine argument of vLLM 0.32.0 (vllm.EngineArgs); did you mean"),
+     "teachers.long.options.tp: not an engine argument of vLLM 0.32.0 (vllm.EngineArgs); did you mean "
+     "tensor_parallel_size"),
     ("vllm option of the wrong type", _with("teachers.long", {"backend": "vllm", "model": "m",
                                                              "options": {"max_lora_rank": 12}}),
      "teachers.long.options.max_lora_rank: 12 is not allowed; allowed: 1, 8, 16, 32, 64"),

@@ -608,7 +608,9 @@ def _message(err: dict) -> str:
         if holder is NoOptions:
             return f"{where}: unknown key; this backend takes no options (vLLM engine options need backend: vllm)"
         if holder is VLLMOptions:
-            near = difflib.get_close_matches(last, list(VLLMOptions.model_fields), n=3)
+            names = list(VLLMOptions.model_fields)  # close spellings, or initials ("tp": tensor_parallel_size)
+            near = difflib.get_close_matches(last, names, n=3) or [
+                n for n in names if len(last) > 1 and "".join(w[:1] for w in n.split("_")).startswith(last)][:3]
             return (f"{where}: not an engine argument of vLLM {VLLM_ENGINE_ARGS['vllm']} (vllm.EngineArgs)"
                     + (f"; did you mean {', '.join(near)}?" if near else ""))
         return f"{where}: unknown key; allowed: {', '.join(holder.model_fields) if holder else '(none)'}"
