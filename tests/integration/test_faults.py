@@ -166,13 +166,18 @@ def _server(script: Script):
             if step == "hang":
                 time.sleep(3)
                 return
-            if step in (500, 429, 503):
-                self.send_response(step)
+            if step in (500, 429, 503, "429-retry-after"):
+                self.send_response(429 if step == "429-retry-after" else step)
+                if step == "429-retry-after":
+                    self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             answer = body["messages"][-1]["content"].split()[-1]
-            data = json.dumps({"choices": [{"message": {"content": f"\\boxed{{{answer}}}"}, "finish_reason": "stop"}],
-                               "usage": {"completion_tokens": 3}}).encode()
+            message = {"role": "assistant", "content": f"\\boxed{{{answer}}}", "reasoning_content": f"thinking {answer}"}
+            data = json.dumps({"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
+                               "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                               "usage": {"completion_tokens": 3, "prompt_tokens": 5, "total_tokens": 8}}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -203,34 +208,49 @@ def test_retries_with_backoff_then_succeeds(faults):
         srv.shutdown()
 
 
-def test_server_that_dies_midrun_fails_clearly_and_keeps_finished_chunks(tmp_path):
+def test_retry_after_is_honoured_and_reasoning_is_kept():
+    script = Script(["429-retry-after"])
+    srv, url = _server(script)
+    try:
+        backend = OpenAIBackend("m", url, concurrency=1, timeout=5, max_retries=2, backoff=0.01)
+        t = time.time()
+        out = backend.generate(_reqs(1), Sampling())
+        assert time.time() - t >= 1.0  # the server's Retry-After: 1, not the 0.01 s backoff
+        assert out[0].text == "\\boxed{0}" and out[0].reasoning == "thinking 0" and out[0].tokens == 3
+    finally:
+        srv.shutdown()
+
+
+def test_responses_stream_into_the_cache_and_a_dead_server_loses_only_what_was_in_flight(tmp_path):
     script = Script([])
     srv, url = _server(script)
     backend = OpenAIBackend("m", url, concurrency=2, timeout=1, max_retries=2, backoff=0.01)
     cache = GenerationCache(tmp_path, backend.identity())
-    original = backend.generate
-    calls = []
+    original, served = backend.complete, []
 
-    def generate_then_die(reqs, sampling):  # the server goes away after the first chunk is served
-        calls.append(len(reqs))
-        out = original(reqs, sampling)
-        if len(calls) == 1:
+    def complete_then_die(req, sampling):  # the server goes away once 5 responses have come back
+        out = original(req, sampling)
+        served.append(req.key)
+        if len(served) == 5:
             srv.shutdown()
             srv.server_close()
         return out
 
-    backend.generate = generate_then_die
-    with pytest.raises(ServerError, match=rf"{url}/chat/completions: gave up after 3 attempts"):
+    backend.complete = complete_then_die
+    with pytest.raises(ServerError, match=rf"{url}/chat/completions: gave up after 3 attempts; last error: connection"):
         cached_generate(backend, _reqs(12), Sampling(), cache, chunk_size=4)
     kept = GenerationCache(tmp_path, backend.identity())
-    assert len(kept.entries) == 4  # the chunk finished before the server died is on disk
-    # with the server back, only the missing 8 requests are sent
+    # every response that came back is on disk, though no chunk boundary was reached; only in-flight work is lost
+    assert 5 <= len(kept.entries) <= 6 and kept.corrupt_lines == 0
+    assert all(r.reasoning == "thinking " + r.text[7:-1] for r in kept.entries.values())  # cached beside the answer
+    # with the server back, only the missing requests are sent
     script2 = Script([])
     srv2, url2 = _server(script2)
     try:
         backend2 = OpenAIBackend("m", url2, concurrency=2)
         out, counts = cached_generate(backend2, _reqs(12), Sampling(), GenerationCache(tmp_path, backend2.identity()), 4)
-        assert counts == {"generated": 8, "cached": 4} and len(script2.seen) == 8
+        assert counts == {"generated": 12 - len(kept.entries), "cached": len(kept.entries)}
+        assert len(script2.seen) == 12 - len(kept.entries)
         assert [r.text for r in out] == [f"\\boxed{{{i}}}" for i in range(12)]
     finally:
         srv2.shutdown()

@@ -101,7 +101,7 @@ def test_server_down_names_url_and_keeps_what_was_generated(tmp_path, tiny_model
     backend = OpenAIBackend(str(tiny_model), url, "MIXDISTILL_TEST_KEY", max_retries=2, backoff=0.01, timeout=2)
     from mixdistill.backends import GenRequest, Sampling
 
-    with pytest.raises(ServerError, match=rf"{url}/chat/completions: gave up after 3 attempts; last error: URLError"):
+    with pytest.raises(ServerError, match=rf"{url}/chat/completions: gave up after 3 attempts; last error: connection failed"):
         backend.complete(GenRequest("k", ({"role": "user", "content": "hi"},)), Sampling())
     params = _openai_params(tmp_path, url, tiny_model)
     assert _teach(params, tiny_run / "train.jsonl", tmp_path, tmp_path / "cache") == 2
