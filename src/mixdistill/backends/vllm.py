@@ -83,7 +83,10 @@ class VLLMBackend:
             lora = LoRARequest("student", 1, str(Path(self.adapter).resolve()))
         ids = llm.enqueue_chat([list(r.messages) for r in requests], self._params(requests, sampling),
                                use_tqdm=False, lora_request=lora, chat_template=self.options.get("chat_template"))
-        index = {rid: i for i, rid in enumerate(ids)}
+        # outputs carry the request's external id: what enqueue_chat returns, less the "-<random>" vLLM appends
+        index = {rid.rsplit("-", 1)[0]: i for i, rid in enumerate(ids)}
+        if len(index) != len(ids):
+            index = {rid: i for i, rid in enumerate(ids)}
         engine = llm.llm_engine
         try:
             while index:
@@ -96,7 +99,7 @@ class VLLMBackend:
                         yield index.pop(out.request_id), GenResult(o.text, reason, len(o.token_ids))
         finally:
             if index:  # stopped early (an error, or the caller gave up): nothing of this call stays queued
-                engine.abort_request(list(index))
+                engine.abort_request([ids[i] for i in index.values()])
 
     def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]:
         from tqdm.auto import tqdm
