@@ -56,6 +56,7 @@ def repo(tmp_path_factory, teacher_model):
         "students.tiny.random": SHAPE,
         "train.sft.learning_rate": 0.05,  # strong enough that the adapter changes greedy outputs
         "teachers.long": {"backend": "vllm", "model": str(teacher_model), "max_tokens": 24, "filter": "keep_all",
+                          "temperature": 1.0,  # a random model is greedy-decoded into blank lines
                           "options": ENGINE},
         "evaluate": {"backend": "vllm", "batch_size": 8, "max_new_tokens": 16, "samples": 1, "temperature": 0.0,
                      "top_p": 1.0, "options": ENGINE},
@@ -125,7 +126,7 @@ def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
                 assert time.time() < deadline, "vllm serve did not come up in 300 s"
                 time.sleep(1)
         params = write_params(tmp_path, **{"teachers.short": {
-            "backend": "openai", "model": "teacher", "max_tokens": 24, "filter": "keep_all",
+            "backend": "openai", "model": "teacher", "max_tokens": 24, "filter": "keep_all", "temperature": 1.0,
             "options": {"base_url": f"http://127.0.0.1:{port}/v1", "concurrency": 4, "timeout": 120}}})
         probs = tmp_path / "train.jsonl"
         problems.main(["--params", str(params), "--train", str(probs), "--benchmarks", str(tmp_path / "b.jsonl")])
