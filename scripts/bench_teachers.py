@@ -1,105 +1,109 @@
-"""Teacher generation speed on this machine: python scripts/bench_teachers.py MODEL_DIR [MODEL_DIR ...]
+"""Teacher generation speed, one run, same prompts: raw vLLM `LLM.chat`, the teach stage's path on vLLM (generation
+cache, grading, writing the records) and transformers `generate`.
 
-For each model folder (e.g. models/smollm2_135m/base and a tiny random model):
-  - transformers backend, tokens/s at batch sizes 1, 8, 32 (greedy, fixed new-token budget);
-  - openai backend against `transformers serve` on 127.0.0.1 at concurrency 1, 4, 16;
-  - the generation cache: a first run over N problems, then a rerun after adding 10% more
-    problems, which must generate only the new requests (time ratio printed).
-Prints a markdown table. Runs on CPU; sizes are small on purpose (see --problems, --tokens).
+    python scripts/bench_teachers.py [--model models/smollm2_135m/base] [--problems 64] [--tokens 192]
+
+Prompts: the default params' benchmark problems (built with the same seed as the problems stage) in the paper's
+prompt; greedy, up to --tokens new tokens. vLLM runs on CPU with `make install-vllm` (float32, eager, 2 GiB of KV
+cache). The pipeline shares the raw run's engine, so both rows time generation alone; the engine's start is printed
+apart. Also: a rerun after adding 10% more problems through the generation cache, as a share of the first run.
+Needs the base student folder (`dvc repro student@smollm2_135m`, or any model folder given with --model).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from mixdistill.backends.base import GenRequest, Sampling
-from mixdistill.backends.hf import TransformersBackend
-from mixdistill.backends.openai import OpenAIBackend
-from mixdistill.cache import GenerationCache, cached_generate
-from mixdistill.config import GymSource, paper_prompt
-from mixdistill.problems import build_train
-from mixdistill.prompts import build_messages
+
+def _problems(n: int) -> list[dict]:
+    from mixdistill.config import load_config
+    from mixdistill.problems import build_benchmarks, build_train
+
+    cfg = load_config("params.yaml")
+    return build_benchmarks(cfg.problems.benchmarks, cfg.seed, build_train(cfg.problems.train, cfg.seed))[:n]
 
 
-def _requests(n: int) -> list[GenRequest]:
-    probs = build_train([GymSource(task="chain_sum", count=n)], seed=0)
-    return [GenRequest(p["problem_id"], build_messages(p["question"], paper_prompt()), 0, p) for p in probs]
+def _hf_generate(model_dir: str, messages: list, max_tokens: int, batch: int) -> tuple[int, float]:
+    """Plain transformers: left-padded batches, greedy, eos stops a row."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-
-def _tok_s(backend, reqs, sampling) -> tuple[float, float]:
-    t = time.time()
-    out = backend.generate(reqs, sampling)
-    dt = time.time() - t
-    return sum(r.tokens or 0 for r in out) / dt, dt
-
-
-def _serve(model: str):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "transformers"), "serve", model, "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-            return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("transformers serve did not start")
+    tok = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    texts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
+    tokens, t = 0, time.time()
+    for i in range(0, len(texts), batch):
+        enc = tok(texts[i:i + batch], return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.inference_mode():
+            out = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
+        new = out[:, enc["input_ids"].shape[1]:]
+        tokens += int(sum(len([x for x in row.tolist() if x != tok.pad_token_id]) for row in new))
+    return tokens, time.time() - t
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("models", nargs="+")
-    p.add_argument("--problems", type=int, default=32)
-    p.add_argument("--tokens", type=int, default=64, help="new tokens per request (min and max)")
+    p.add_argument("--model", default="models/smollm2_135m/base")
+    p.add_argument("--problems", type=int, default=64)
+    p.add_argument("--tokens", type=int, default=192)
+    p.add_argument("--batch", type=int, default=64, help="transformers batch size")
     args = p.parse_args(argv)
-    sampling = Sampling(0.0, 1.0, args.tokens, 0)
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
+    if not Path(args.model, "config.json").exists():
+        raise SystemExit(f"{args.model}: no model folder; run: dvc repro student@smollm2_135m (or pass --model DIR)")
+
+    from mixdistill.backends.vllm import VLLMBackend
+    from mixdistill.config import VLLMTeacher, paper_prompt
+    from mixdistill.io import write_jsonl
+    from mixdistill.prompts import build_messages
+    from mixdistill.teachers import teach
+
+    problems = _problems(args.problems)
+    prompt = paper_prompt()
+    messages = [list(build_messages(q["question"], prompt)) for q in problems]
     rows = []
-    for model in args.models:
-        name = Path(model).parent.name + "/" + Path(model).name
-        reqs = _requests(args.problems)
-        for bs in (1, 8, 32):
-            backend = TransformersBackend(model, batch_size=bs)
-            sub = reqs[: max(bs, 8)] if bs == 1 else reqs
-            tps, dt = _tok_s(backend, sub, sampling)
-            rows.append((name, f"transformers batch {bs}", len(sub), f"{tps:.0f}", f"{dt:.1f}"))
-        proc, url = _serve(model)
-        try:
-            for conc in (1, 4, 16):
-                backend = OpenAIBackend(model, url, concurrency=conc)
-                tps, dt = _tok_s(backend, reqs[:16], sampling)
-                rows.append((name, f"openai concurrency {conc}", 16, f"{tps:.0f}", f"{dt:.1f}"))
-        finally:
-            proc.terminate()
-        with tempfile.TemporaryDirectory() as tmp:
-            backend = TransformersBackend(model, batch_size=8)
-            cache = GenerationCache(tmp, backend.identity())
-            base = _requests(args.problems)
-            t = time.time()
-            cached_generate(backend, base, sampling, cache, 32)
-            first = time.time() - t
-            more = _requests(args.problems + max(args.problems // 10, 1))
-            t = time.time()
-            _, counts = cached_generate(backend, more, sampling, cache, 32)
-            again = time.time() - t
-            rows.append((name, f"rerun +10% problems ({counts['generated']} new, {counts['cached']} cached)",
-                         len(more), "-", f"{again:.1f} = {100 * again / first:.0f}% of first run ({first:.1f} s)"))
-    print("\n| model | backend | requests | tokens/s | seconds |\n|---|---|---|---|---|")
-    for r in rows:
-        print("| " + " | ".join(map(str, r)) + " |")
+
+    tokens, dt = _hf_generate(args.model, messages, args.tokens, args.batch)
+    rows.append((f"transformers generate, batch {args.batch}", tokens, dt))
+
+    from vllm import LLM, SamplingParams
+
+    engine = {"dtype": "float32", "enforce_eager": True, "max_model_len": 2048}
+    t = time.time()
+    llm = LLM(model=args.model, seed=0, **engine)
+    start = time.time() - t
+    t = time.time()
+    outs = llm.chat(messages, SamplingParams(temperature=0.0, max_tokens=args.tokens), use_tqdm=False)
+    rows.append(("vLLM LLM.chat (raw)", sum(len(o.outputs[0].token_ids) for o in outs), time.time() - t))
+
+    cfg = VLLMTeacher(backend="vllm", model=args.model, max_tokens=args.tokens, filter="keep_all", options=engine)
+    backend = VLLMBackend.from_teacher(cfg)
+    backend._llm = llm  # the engine started above: this row times the pipeline's generation path, not a second start
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.time()
+        records, summary = teach("long", cfg, problems, prompt, 0, backend=backend, cache_dir=tmp)
+        write_jsonl(Path(tmp) / "long.jsonl", records)
+        dt = time.time() - t
+        rows.append(("teach stage path on vLLM (cache, grading, writing)", sum(r["response_tokens"] for r in records), dt))
+        more = _problems(args.problems + max(args.problems // 10, 1))
+        t = time.time()
+        _, again = teach("long", cfg, more, prompt, 0, backend=backend, cache_dir=tmp)
+        rerun = time.time() - t
+
+    raw = rows[1][1] / rows[1][2]
+    print(f"\n{len(problems)} problems, greedy, up to {args.tokens} new tokens; model {args.model}")
+    print("\n| path | tokens | seconds | tok/s | vs raw vLLM |\n|---|---|---|---|---|")
+    for name, tokens, dt in rows:
+        print(f"| {name} | {tokens:,} | {dt:.1f} | {tokens / dt:.1f} | {tokens / dt / raw:.2f}x |")
+    print(f"\nvLLM engine start: {start:.1f} s")
+    print(f"rerun after +10% problems: {again['run']['generated']} generated, {again['run']['cached']} cached, "
+          f"{rerun:.1f} s = {100 * rerun / rows[2][2]:.0f}% of the first run")
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # vLLM starts its workers with spawn
     raise SystemExit(main())
