@@ -3,8 +3,8 @@ cache, grading, writing the records) and transformers `generate`.
 
     python scripts/bench_teachers.py [--model models/smollm2_135m/base] [--problems 64] [--tokens 192]
 
-Prompts: the default params' benchmark problems (built with the same seed as the problems stage) in the paper's
-prompt; greedy, up to --tokens new tokens. vLLM runs on CPU with `make install-vllm` (float32, eager, 2 GiB of KV
+Prompts: the default params' benchmark problems, then its training problems (built with the same seeds as the
+problems stage) in the paper's prompt; greedy, up to --tokens new tokens. vLLM runs on CPU with `make install-vllm` (float32, eager, 2 GiB of KV
 cache). The pipeline shares the raw run's engine, so both rows time generation alone; the engine's start is printed
 apart. Also: a rerun after adding 10% more problems through the generation cache, as a share of the first run.
 Needs the base student folder (`dvc repro student@smollm2_135m`, or any model folder given with --model).
@@ -20,15 +20,21 @@ from pathlib import Path
 
 
 def _problems(n: int) -> list[dict]:
+    """The first n of the default's benchmark problems followed by its training problems (124 in all)."""
     from mixdistill.config import load_config
     from mixdistill.problems import build_benchmarks, build_train
 
     cfg = load_config("params.yaml")
-    return build_benchmarks(cfg.problems.benchmarks, cfg.seed, build_train(cfg.problems.train, cfg.seed))[:n]
+    train = build_train(cfg.problems.train, cfg.seed)
+    pool = build_benchmarks(cfg.problems.benchmarks, cfg.seed, train) + train
+    if n > len(pool):
+        raise SystemExit(f"--problems {n}: the default params have {len(pool)} problems")
+    return pool[:n]
 
 
 def _hf_generate(model_dir: str, messages: list, max_tokens: int, batch: int) -> tuple[int, float]:
-    """Plain transformers: left-padded batches, greedy, eos stops a row."""
+    """Plain transformers: left-padded batches, greedy, eos stops a row; tokens counted up to and with the eos (as
+    vLLM counts them)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -40,8 +46,8 @@ def _hf_generate(model_dir: str, messages: list, max_tokens: int, batch: int) ->
         enc = tok(texts[i:i + batch], return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-        new = out[:, enc["input_ids"].shape[1]:]
-        tokens += int(sum(len([x for x in row.tolist() if x != tok.pad_token_id]) for row in new))
+        for row in out[:, enc["input_ids"].shape[1]:].tolist():
+            tokens += next((j + 1 for j, x in enumerate(row) if x == tok.eos_token_id), len(row))
     return tokens, time.time() - t
 
 
