@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
-export HF_HUB_OFFLINE := 1
+# Offline unless params.yaml names a hub model or dataset (python -m mixdistill.config hub params.yaml lists them):
+# the embedded default never touches the hub; a paper profile run through make may.
+export HF_HUB_OFFLINE := $(if $(strip $(shell test -x $(BIN)/python && $(BIN)/python -m mixdistill.config hub params.yaml 2>/dev/null)),0,1)
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: install install-vllm repro test test-vllm bench clean-venv

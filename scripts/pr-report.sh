@@ -1,18 +1,64 @@
 #!/usr/bin/env bash
-# Build the pull-request report that CML posts: the study report, then what moved against BASE.
-#   scripts/pr-report.sh [BASE] [OUT]      (defaults: main, pr-report.md)
-# The GitHub workflow runs this, then `cml comment create OUT`. Run it locally to rehearse.
+# Build the pull-request report that CML posts: the gap outcomes with their intervals, what moved against BASE
+# (metrics, params, plots overlaid), then the study report.
+#   scripts/pr-report.sh [BASE] [OUT]      (defaults: main, pr-report.md; plots go to plots-diff/ beside OUT)
+# The GitHub workflow runs this, then `cml comment update --publish OUT` (one comment per PR, edited on every push).
+# Run it locally to rehearse: it needs only git, dvc and this repo's python.
 set -euo pipefail
 base="${1:-main}"
 out="${2:-pr-report.md}"
+plots="$(dirname "$out")/plots-diff"
+git rev-parse --verify -q "$base^{commit}" > /dev/null || { echo "pr-report: no revision '$base' (fetch it first: git fetch origin main)" >&2; exit 2; }
+rm -rf "$plots"
+dvc plots diff "$base" --json -o "$plots" > "$plots.json"
 {
-  echo "## mixdistill: metrics against \`$base\`"
+  echo "## mixdistill: gap outcomes (this revision)"
   echo
-  dvc metrics diff "$base" --md --precision 2 || echo "(no metrics to compare with $base)"
+  python - <<'PY'
+import json, pathlib
+p = pathlib.Path("metrics/gap.json")
+gap = json.loads(p.read_text()) if p.exists() else {}
+rows = [("Δ_Long", "delta_long"), ("Δ_Large", "delta_large"), ("Mix-Long gain", "mix_long_gain"),
+        ("Mix-Large gain", "mix_large_gain")]
+if not gap:
+    print("(no metrics/gap.json: the gap stage has not run)")
+for student, g in gap.items():
+    print(f"**{student}** ({g.get('train_seeds')} training seed(s); points of accuracy; paired bootstrap 95% CI "
+          "over problems, exact McNemar p, smallest difference detectable at 80% power)\n")
+    print("| statistic | value | 95% CI | McNemar p | detectable |\n|---|---|---|---|---|")
+    for name, k in rows:
+        if k in g:
+            print(f"| {name} | {g[k]:+.2f} | [{g[k + '_ci95_low']:+.2f}, {g[k + '_ci95_high']:+.2f}] | "
+                  f"{g[k + '_p_mcnemar']:.3g} | ±{g[k + '_mde80']:.2f} |")
+    print()
+PY
+  echo "## Metrics against \`$base\`"
+  echo
+  dvc metrics diff "$base" --md --precision 2
   echo
   echo "## Params that moved"
   echo
-  dvc params diff "$base" --md || echo "(no params to compare with $base)"
+  dvc params diff "$base" --md
+  echo
+  echo "## Plots: \`$base\` and this revision"
+  echo
+  python - "$plots.json" "$(basename "$plots")" "$base" <<'PY'
+import json, os, sys
+data = json.load(open(sys.argv[1]))["data"]
+folder, base = sys.argv[2], sys.argv[3]
+vega = []
+for name, entries in data.items():
+    images = [e for e in entries if e["type"] == "image"]
+    if images:
+        print(f"**{name}**\n\n| " + " | ".join(e["revisions"][0] for e in images) + " |\n|" + "---|" * len(images))
+        print("| " + " | ".join(f"![{e['revisions'][0]}]({folder}/{os.path.basename(e['url'])})" for e in images) + " |\n")
+    else:
+        vega.append(name)
+if vega:
+    print(f"{len(vega)} data plots overlay `{base}` and this revision in `{folder}/index.html` "
+          f"(`dvc plots diff {base}` locally): " + ", ".join(f"`{v}`" for v in sorted(vega)[:8])
+          + (" …" if len(vega) > 8 else ""))
+PY
   echo
   if [ -f report.md ]; then
     echo "<details><summary>Full report</summary>"
@@ -22,4 +68,5 @@ out="${2:-pr-report.md}"
     echo "</details>"
   fi
 } > "$out"
-echo "wrote $out"
+rm -f "$plots.json"
+echo "wrote $out (plots in $plots/)"

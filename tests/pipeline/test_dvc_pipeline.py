@@ -231,7 +231,7 @@ def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
 
     wf = yaml.safe_load((Path(__file__).resolve().parents[2] / ".github/workflows/cml.yaml").read_text())
     steps = [s.get("run", "") for s in wf["jobs"]["report-cpu"]["steps"]]
-    assert any("scripts/pr-report.sh main" in s for s in steps) and any("cml comment create" in s for s in steps)
+    assert any("scripts/pr-report.sh origin/main" in s for s in steps) and any("cml comment update" in s for s in steps)
     script = Path(__file__).resolve().parents[2] / "scripts/pr-report.sh"
     _sh(repo, "git", "checkout", "-q", "-b", "pr-weight")
     params = (repo / "params.yaml").read_text().replace("weight: 0.2", "weight: 0.8", 1)
@@ -241,7 +241,11 @@ def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
     _sh(repo, "bash", str(script), "main", str(out))
     md = out.read_text()
     assert "| mix.weight" in md and "0.2" in md and "0.8" in md
-    assert "metrics against `main`" in md and "metrics/mixes/" not in md  # only the outcomes are DVC metrics
+    assert "Metrics against `main`" in md and "metrics/mixes/" not in md  # only the outcomes are DVC metrics
     assert "Full report" in md
+    assert "| Δ_Long |" in md and "95% CI" in md  # the gap table with its intervals
+    # the plots overlaid: each image plot at both revisions, files beside the report for cml --publish
+    assert "![main](plots-diff/main_plots_recipes.png)" in md and (tmp_path / "plots-diff/main_plots_recipes.png").exists()
+    assert "![workspace](plots-diff/workspace_plots_recipes.png)" in md and "data plots overlay `main`" in md
     _sh(repo, "git", "checkout", "-q", "-f", "main")
     _sh(repo, "dvc", "checkout", "-f")
