@@ -145,3 +145,20 @@ def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+def test_a_stream_stopped_early_leaves_nothing_queued(teacher_model):
+    """A caller that stops reading (an error downstream, a kill of the consumer) aborts what it had queued, and the
+    engine serves the next call."""
+    from mixdistill.backends.base import GenRequest, Sampling
+    from mixdistill.backends.vllm import VLLMBackend
+
+    backend = VLLMBackend(str(teacher_model), **ENGINE)
+    reqs = [GenRequest(f"k{i}", ({"role": "user", "content": f"count to {i}"},)) for i in range(8)]
+    stream = backend.stream(reqs, Sampling(temperature=1.0, max_tokens=24))
+    first = next(stream)
+    stream.close()
+    engine = backend._llm.llm_engine
+    assert 0 <= first[0] < 8 and not engine.has_unfinished_requests()
+    out = backend.generate(reqs[:3], Sampling(temperature=1.0, max_tokens=24))
+    assert len(out) == 3 and all(0 < r.tokens <= 24 for r in out)

@@ -99,7 +99,7 @@ class VLLMBackend:
                         yield index.pop(out.request_id), GenResult(o.text, reason, len(o.token_ids))
         finally:
             if index:  # stopped early (an error, or the caller gave up): nothing of this call stays queued
-                engine.abort_request([ids[i] for i in index.values()])
+                engine.abort_request([ids[i] for i in index.values()], internal=True)
 
     def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]:
         from tqdm.auto import tqdm
