@@ -9,6 +9,7 @@ base="${1:-main}"
 out="${2:-pr-report.md}"
 plots="$(dirname "$out")/plots-diff"
 git rev-parse --verify -q "$base^{commit}" > /dev/null || { echo "pr-report: no revision '$base' (fetch it first: git fetch origin main)" >&2; exit 2; }
+mkdir -p "$(dirname "$out")"
 rm -rf "$plots"
 dvc plots diff "$base" --json -o "$plots" > "$plots.json"
 {
@@ -34,7 +35,12 @@ for student, g in gap.items():
 PY
   echo "## Metrics against \`$base\`"
   echo
-  dvc metrics diff "$base" --md --precision 2
+  changed="$(dvc metrics diff "$base" --md --precision 2)"
+  if [ "$(printf '%s\n' "$changed" | grep -c '^| ')" -le 1 ]; then
+    echo "No metric changed against \`$base\` (\`dvc metrics diff $base --all\` lists them all)."
+  else
+    printf '%s\n' "$changed"
+  fi
   echo
   echo "## Params that moved"
   echo
