@@ -17,12 +17,12 @@ dvc plots diff "$base" --json -o "$plots" > "$plots.json"
   echo
   python - <<'PY'
 import json, pathlib
-p = pathlib.Path("metrics/gap.json")
+p = pathlib.Path("metrics/gap_stats.json")
 gap = json.loads(p.read_text()) if p.exists() else {}
 rows = [("Δ_Long", "delta_long"), ("Δ_Large", "delta_large"), ("Mix-Long gain", "mix_long_gain"),
         ("Mix-Large gain", "mix_large_gain")]
 if not gap:
-    print("(no metrics/gap.json: the gap stage has not run)")
+    print("(no metrics/gap_stats.json: the gap stage has not run)")
 for student, g in gap.items():
     print(f"**{student}** ({g.get('train_seeds')} training seed(s); points of accuracy; paired bootstrap 95% CI "
           "over problems, exact McNemar p, smallest difference detectable at 80% power)\n")
@@ -48,22 +48,26 @@ PY
   echo
   echo "## Plots: \`$base\` and this revision"
   echo
-  python - "$plots.json" "$(basename "$plots")" "$base" <<'PY'
-import json, os, sys
+  python - "$plots.json" "$plots" "$base" <<'PY'
+# Every plot of `dvc plots diff`: data plots (Vega-Lite, revisions overlaid) are drawn to PNG with vl-convert so
+# the PR comment shows them; image plots are shown side by side, one per revision.
+import json, os, re, sys
+import vl_convert
 data = json.load(open(sys.argv[1]))["data"]
 folder, base = sys.argv[2], sys.argv[3]
-vega = []
+rel = os.path.basename(folder)
 for name, entries in data.items():
     images = [e for e in entries if e["type"] == "image"]
     if images:
         print(f"**{name}**\n\n| " + " | ".join(e["revisions"][0] for e in images) + " |\n|" + "---|" * len(images))
-        print("| " + " | ".join(f"![{e['revisions'][0]}]({folder}/{os.path.basename(e['url'])})" for e in images) + " |\n")
-    else:
-        vega.append(name)
-if vega:
-    print(f"{len(vega)} data plots overlay `{base}` and this revision in `{folder}/index.html` "
-          f"(`dvc plots diff {base}` locally): " + ", ".join(f"`{v}`" for v in sorted(vega)[:8])
-          + (" …" if len(vega) > 8 else ""))
+        print("| " + " | ".join(f"![{e['revisions'][0]}]({rel}/{os.path.basename(e['url'])})" for e in images) + " |\n")
+    for e in entries:
+        if e["type"] == "vega":
+            png = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".png"
+            with open(os.path.join(folder, png), "wb") as fh:
+                fh.write(vl_convert.vegalite_to_png(e["content"], scale=1.5))
+            print(f"**{name}** ({', '.join(e['revisions'])})\n\n![{name}]({rel}/{png})\n")
+print(f"Interactive: `{rel}/index.html`; locally `dvc plots diff {base}`.")
 PY
   echo
   if [ -f report.md ]; then

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from mixdistill.audit import audit_student, gap_columns
 from mixdistill.config import Config
-from mixdistill.gap import gap_table
+from mixdistill.gap import gap_table, outcomes
 from mixdistill.errors import DataError
 from mixdistill.io import read_json, read_jsonl, write_json
 
@@ -53,7 +53,8 @@ def main(argv=None):
     p.add_argument("--evals", required=True, help="folder of STUDENT-base.json, STUDENT-RECIPE-SEED.json eval metrics")
     p.add_argument("--predictions", required=True, help="folder of the graded predictions, named likewise (.jsonl)")
     p.add_argument("--benchmarks", required=True, help="the benchmark problems (for their own answer checkers)")
-    p.add_argument("--out", required=True, help="gap statistics JSON (the study's DVC metrics)")
+    p.add_argument("--out", required=True, help="the outcomes JSON (the study's DVC metrics): averages, differences, CIs")
+    p.add_argument("--stats", required=True, help="every gap statistic: noise bands, p-values, power, grader columns")
     p.add_argument("--audit", required=True, help="grader audit JSON: accuracy under each grader, disagreements")
     args = p.parse_args(argv)
     cfg = config(args)
@@ -66,7 +67,8 @@ def main(argv=None):
     for s in gap:
         gap[s].update(gap_columns(audit[s]))
     write_json(args.audit, audit)
-    write_json(args.out, gap)
+    write_json(args.stats, gap)
+    write_json(args.out, outcomes(gap))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ import os
 from pathlib import Path
 
 from mixdistill.gap import combine
-from mixdistill.io import package_versions, read_json, read_jsonl, write_text
-from mixdistill.report import plot_gap_sizes, plot_lengths, plot_recipes, render_markdown
+from mixdistill.io import package_versions, read_json, read_jsonl, write_json, write_text
+from mixdistill.report import plot_gap_sizes, plot_lengths, plot_recipes, plot_tables, render_markdown
 
 from ._common import config, parser, run
 from .gap import load_evals, run_files
@@ -17,10 +17,10 @@ def _by_name(folder: Path) -> dict:
 
 def main(argv=None):
     p = parser(__doc__)
-    p.add_argument("--metrics", default="metrics", help="metrics folder: eval/, teachers/, mixes/, train/, students/, gap.json")
+    p.add_argument("--metrics", default="metrics", help="metrics folder: eval/, teachers/, mixes/, train/, students/, gap_stats.json")
     p.add_argument("--predictions", required=True, help="folder of STUDENT-base.jsonl, STUDENT-RECIPE-SEED.jsonl predictions")
     p.add_argument("--out", required=True, help="report markdown")
-    p.add_argument("--plots", required=True, help="folder for PNG plots")
+    p.add_argument("--plots", required=True, help="folder for the plot data (JSON, dvc.yaml's plots) and the report's PNGs")
     args = p.parse_args(argv)
     cfg = config(args)
     m = Path(args.metrics)
@@ -30,10 +30,12 @@ def main(argv=None):
     files = run_files(args.predictions, ".jsonl", cfg)
     lengths = {s: {r: [x["response_tokens"] or 0 for f in files[s][r] for x in read_jsonl(f)] for r in ev}
                for s, ev in evals.items()}  # every seed's responses
+    for name, rows in plot_tables(cfg, evals, lengths).items():
+        write_json(Path(args.plots) / f"{name}.json", rows)
     plots = [Path(args.plots) / "recipes.png", Path(args.plots) / "lengths.png"]
     plot_recipes(evals, str(plots[0]))
     plot_lengths(lengths, str(plots[1]))
-    gap, students = read_json(m / "gap.json"), _by_name(m / "students")
+    gap, students = read_json(m / "gap_stats.json"), _by_name(m / "students")
     sizes = Path(args.plots) / "gap_sizes.png"
     if plot_gap_sizes(gap, students, str(sizes)):
         plots.append(sizes)

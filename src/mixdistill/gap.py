@@ -184,3 +184,17 @@ def gap_table(evals_by_student: dict[str, dict[str, list[dict] | dict]],
               predictions_by_student: dict[str, dict[str, list]] | None = None, seed: int = 0) -> dict[str, dict]:
     preds = predictions_by_student or {}
     return {s: student_gap(ev, preds.get(s), seed) for s, ev in sorted(evals_by_student.items())}
+
+
+def outcomes(stats: dict[str, dict]) -> dict[str, dict]:
+    """The study's outcomes out of the full statistics, per student: each recipe's average accuracy (`p_…`) and each
+    difference with its paired 95% CI. These are the declared DVC metrics, a screenful in `dvc exp show`; noise
+    bands, p-values, power and the grader audit stay in the full statistics beside them.
+
+    >>> outcomes({"s": {"p_long": 20.0, "delta_long": -5.0, "delta_long_ci95_low": -9.0, "delta_long_ci95_high": 1.0,
+    ...                 "delta_long_p_mcnemar": 0.2, "train_seeds": 1}})
+    {'s': {'delta_long': -5.0, 'delta_long_ci95_high': 1.0, 'delta_long_ci95_low': -9.0, 'p_long': 20.0}}
+    """
+    keep = {f"{k}{suffix}" for k in STATISTICS for suffix in ("", "_ci95_low", "_ci95_high")}
+    return {s: {k: v for k, v in sorted(g.items()) if k in keep or k.startswith("p_")} for s, g in stats.items()}
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from statistics import median
 
 from .config import RECIPES, Config
 from .gap import RESAMPLES
@@ -176,6 +177,35 @@ def _analysis_section(student: str, a: dict | None) -> list[str]:
             toks = ", ".join(f"`{t['token']}` ({t['mean_rank_shift']:.0f}, {t['count']})" for t in a[r]["style_shift"][:10])
             L.append(f"| {LABEL[r]} | {toks} |")
     return L
+
+
+def plot_tables(cfg: Config, evals: dict, lengths: dict) -> dict[str, list[dict]]:
+    """The data behind dvc.yaml's plot definitions, one row per bar or point, so that `dvc plots diff` overlays
+    revisions and experiments: `recipes` (accuracy per recipe and benchmark), `lengths` (mean and median response
+    tokens per recipe) and `sweep` (each mix's weight and its average accuracy: one point per experiment, so a
+    weight sweep is the overlay of its experiments)."""
+    many = len(evals) > 1
+    benches = [*sorted(cfg.problems.benchmarks), "average"]
+
+    def name(s: str, r: str) -> str:
+        return f"{s}: {LABEL[r]}" if many else LABEL[r]
+
+    recipes, sizes, sweep = [], [], []
+    for s in sorted(evals):
+        runs = [r for r in ORDER if r in evals[s]]
+        recipes += [{"student": s, "recipe": name(s, r), "benchmark": b, "bar": f"{name(s, r)} / {b}",
+                     "accuracy": evals[s][r]["accuracy"][b]} for r in runs for b in benches if b in evals[s][r]["accuracy"]]
+        for r in runs:
+            ns = lengths[s][r]
+            sizes.append({"student": s, "recipe": name(s, r), "responses": len(ns),
+                          "mean_tokens": round(sum(ns) / len(ns), 1) if ns else 0.0,
+                          "median_tokens": float(median(ns)) if ns else 0.0})
+        point = {"student": s, "mix_weight": cfg.mix.weight, "large_weight": cfg.mix.large_weight}
+        for r in ("mix_long", "mix_large"):
+            if r in evals[s]:
+                point[f"{r}_accuracy"] = evals[s][r]["accuracy"]["average"]
+        sweep.append(point)
+    return {"recipes": recipes, "lengths": sizes, "sweep": sweep}
 
 
 def plot_recipes(evals: dict, out: str) -> None:

@@ -201,8 +201,13 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     assert len(preds) == 7 and all(p["reason"] in {"correct", "no_answer", "parse_failure", "mismatch", "truncated"} for p in preds)
     assert all(p["response_tokens"] <= 16 for p in preds)
     gap.main(["--params", str(params), "--evals", str(m / "eval"), "--predictions", str(tmp_path / "pred"),
-              "--benchmarks", str(tiny_run / "bench.jsonl"), "--out", str(m / "gap.json"), "--audit", str(m / "audit.json")])
-    g = read_json(m / "gap.json")["tiny"]
+              "--benchmarks", str(tiny_run / "bench.jsonl"), "--out", str(m / "gap.json"), "--stats", str(m / "gap_stats.json"),
+              "--audit", str(m / "audit.json")])
+    g = read_json(m / "gap_stats.json")["tiny"]
+    outcomes = read_json(m / "gap.json")["tiny"]  # the declared metrics: averages, differences and their CIs
+    assert outcomes == {k: v for k, v in g.items() if k.startswith("p_") or k.split("_ci95")[0] in
+                        ("delta_long", "delta_large", "mix_long_gain", "mix_large_gain")}
+    assert sorted(outcomes) == ["delta_long", "delta_long_ci95_high", "delta_long_ci95_low", "p_base", "p_long", "p_short"]
     audit = read_json(m / "audit.json")["tiny"]
     assert audit["graders"] == ["math_verify", "strict_boxed", "checker"] and audit["predictions"] == 28  # 4 runs x 7
     assert g["delta_long_checker"] == audit["statistics"]["delta_long"]["checker"]
@@ -229,6 +234,14 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
     assert "training seeds 0, 1" in md and re.search(r"^\| Long CoT \|.*\| [0-9.]+ \(2 seeds\) \|", md, re.M), md
     for png in ("recipes.png", "lengths.png"):
         assert (tmp_path / "plots" / png).read_bytes()[:4] == b"\x89PNG"
+    # the data of dvc.yaml's plots: a bar per recipe and benchmark, lengths per recipe, one sweep point per student
+    bars = read_json(tmp_path / "plots/recipes.json")
+    assert {b["bar"] for b in bars} >= {"Long CoT / chain_sum", "Long CoT / average", "Base (untrained) / products"}
+    long_avg = next(b["accuracy"] for b in bars if b["bar"] == "Long CoT / average")
+    assert long_avg == pytest.approx(g["p_long"], abs=0.01)
+    lengths = {r["recipe"]: r for r in read_json(tmp_path / "plots/lengths.json")}
+    assert lengths["Long CoT"]["responses"] == 14 and 0 < lengths["Long CoT"]["mean_tokens"] <= 16  # 2 seeds x 7
+    assert read_json(tmp_path / "plots/sweep.json") == [{"student": "tiny", "mix_weight": 0.2, "large_weight": 0.2}]
 
 
 def test_sampled_evaluation_reports_pass_at_k_and_is_seeded(tmp_path, tiny_model, tiny_run):

@@ -133,35 +133,65 @@ def test_one_teacher_change_reruns_only_its_descendants(repo):
                    "analyze@tiny", "gap", "report"}
 
 
-def test_declared_metrics_are_the_outcomes_and_tables_keep_one_line_per_row(repo):
-    """Only metrics/gap.json is a DVC metric: per student the recipe averages and the gap statistics with their
-    noise bands (19 numbers), paired CIs, McNemar p-values and detectable differences (16), the grader audit
-    (each statistic under two more graders, and how often they disagree: 10) and the training seed count (1); exp
-    show and params diff print one markdown line per row."""
+OUTCOMES = {f"tiny.p_{r}" for r in ("base", *RECIPES)} | {
+    f"tiny.{k}{suffix}" for k in ("delta_long", "delta_large", "mix_long_gain", "mix_large_gain")
+    for suffix in ("", "_ci95_low", "_ci95_high")}
+
+
+def _leaves(tree, prefix="") -> set[str]:
+    if isinstance(tree, dict):
+        return set().union(*(_leaves(v, f"{prefix}{k}.") for k, v in tree.items())) if tree else set()
+    return {prefix[:-1]}
+
+
+def test_exp_show_is_the_outcomes_one_line_per_experiment(repo):
+    """Only metrics/gap.json is a DVC metric, and it holds the outcomes: per student the seven recipe averages and
+    the four differences with their paired 95% CIs (19 numbers); noise bands, p-values, power and the grader audit
+    are in metrics/gap_stats.json. `dvc exp show` has no other metric column, and its markdown and
+    `dvc params diff --md` print one line per row."""
     _sh(repo, "dvc", "exp", "run", "-S", "mix.weight=0.5")
     diff = json.loads(_sh(repo, "dvc", "metrics", "diff", "--all", "--json"))
-    assert set(diff) == {"metrics/gap.json"}
-    keys = set(diff["metrics/gap.json"])
-    assert len(keys) == 46 and {"tiny.p_mix_long", "tiny.delta_long", "tiny.delta_long_noise95", "tiny.mix_long_gain_ci95_low",
-                                "tiny.mix_long_gain_p_mcnemar", "tiny.mix_long_gain_checker",
-                                "tiny.grader_disagree_pct_strict_boxed"} <= keys
+    assert set(diff) == {"metrics/gap.json"} and set(diff["metrics/gap.json"]) == OUTCOMES
+    stats = json.loads((repo / "metrics/gap_stats.json").read_text())["tiny"]
+    assert {"delta_long_noise95", "mix_long_gain_p_mcnemar", "mix_long_gain_checker", "train_seeds"} <= set(stats)
     assert re.search(r"^\| params.yaml\s+\| mix.weight\s+\| 0.2\s+\| 0.5", _sh(repo, "dvc", "params", "diff", "--md"), re.M)
     show = json.loads(_sh(repo, "dvc", "exp", "show", "--json"))
-    metric_files = {f for entry in show for f in ((entry.get("data") or {}).get("metrics") or {})}
-    assert metric_files == {"metrics/gap.json"}
+    data = [e["data"] for e in show if e.get("data")] + [
+        r["data"] for e in show for x in e.get("experiments") or [] for r in x.get("revs") or [] if r.get("data")]
+    assert len(data) >= 3  # workspace, main, the experiment(s)
+    for d in data:
+        assert set(d["metrics"]) == {"metrics/gap.json"}
+        assert {f"tiny.{k}" for k in _leaves(d["metrics"]["metrics/gap.json"]["data"]["tiny"])} == OUTCOMES
+    params = _leaves(data[0]["params"]["params.yaml"]["data"])
+    header = next(ln for ln in _sh(repo, "dvc", "exp", "show", "--md").splitlines() if ln.startswith("|"))
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert {"Experiment", "mix.weight", "tiny.p_mix_long", "tiny.delta_long_ci95_low", "tiny.mix_long_gain"} <= set(columns)
+    deps = [c for c in columns if "/" in c]  # one hash column per file dependency
+    assert len(columns) == 2 + len(OUTCOMES) + len(params) + len(deps), columns
     experiments = [n for n in _sh(repo, "dvc", "exp", "list", "--name-only").split() if n]
     rows = [ln for ln in _sh(repo, "dvc", "exp", "show", "--md").splitlines() if ln.startswith("|")]
     assert len(rows) == 2 + 2 + len(experiments)  # header, separator, workspace, baseline, one per experiment
+    # the view the README shows: only what differs, no dependency hashes
+    narrow = _sh(repo, "dvc", "exp", "show", "--md", "--only-changed", "--drop", ".*/").splitlines()
+    cols = [c.strip() for c in narrow[0].strip("|").split("|")]
+    assert "mix.weight" in cols and not any("/" in c for c in cols) and len(cols) <= 2 + len(OUTCOMES) + 2, cols
 
 
-def test_sweep_collects_every_weight_tried(repo):
-    """The experiments above tried mix.weight 0.2 (baseline), 0.5 and 1.0: the sweep plot has all three."""
-    script = Path(__file__).resolve().parents[2] / "scripts/sweep.py"
-    _sh(repo, sys.executable, str(script), "--out", "plots/sweep")
-    rows = (repo / "plots/sweep.tsv").read_text().splitlines()
-    assert rows[0] == "weight\tstudent\taccuracy\texperiment"
-    assert sorted(float(r.split("\t")[0]) for r in rows[1:]) == [0.2, 0.5, 1.0]
-    assert (repo / "plots/sweep.png").read_bytes()[:4] == b"\x89PNG"
+def test_sweep_is_the_overlay_of_its_experiments(repo):
+    """The experiments above tried mix.weight 0.5 and 1.0 beside main's 0.2: `dvc plots diff` of the sweep plot
+    overlays one point per revision, at the weight each one ran."""
+    experiments = [n for n in _sh(repo, "dvc", "exp", "list", "--name-only").split() if n]
+    out = json.loads(_sh(repo, "dvc", "plots", "diff", "main", *experiments, "--json", "--targets", "mix_long_sweep"))
+    (plot,) = out["data"]["mix_long_sweep"]
+    points = plot["content"]["data"]["values"]
+    by_rev = {p["rev"]: (p["mix_weight"], p["mix_long_accuracy"]) for p in points}
+    assert set(by_rev) == {"main", *experiments}
+    assert sorted({w for w, _ in by_rev.values()}) == [0.2, 0.5, 1.0]
+    gap = json.loads(_sh(repo, "git", "show", "main:metrics/gap.json"))["tiny"]
+    assert by_rev["main"] == (0.2, gap["p_mix_long"])
+    shown = json.loads(_sh(repo, "dvc", "plots", "show", "--json"))["data"]
+    assert sum(name == "mix_long_sweep" for name in shown) == 1
+    assert not [n for n in shown if n.endswith(".png")]  # the report's pictures are outputs, not plots
 
 
 def test_adding_a_training_seed_runs_only_the_new_seed(repo):
@@ -169,7 +199,7 @@ def test_adding_a_training_seed_runs_only_the_new_seed(repo):
     seed); nothing of seed 0, no teacher or mix, and analyze (first seed only) stay as they are."""
     ran = _ran(_sh(repo, "dvc", "exp", "run", "-S", "train.seeds=[0,1]"))
     assert ran == {f"train@tiny-{r}-1" for r in RECIPES} | {f"evaluate@tiny-{r}-1" for r in RECIPES} | {"gap", "report"}
-    gap = json.loads((repo / "metrics/gap.json").read_text())["tiny"]
+    gap = json.loads((repo / "metrics/gap_stats.json").read_text())["tiny"]
     assert gap["train_seeds"] == 2
     assert "training seeds 0, 1" in (repo / "report.md").read_text()
 
@@ -244,8 +274,9 @@ def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
     assert "Metrics against `main`" in md and "metrics/mixes/" not in md  # only the outcomes are DVC metrics
     assert "Full report" in md
     assert "| Δ_Long |" in md and "95% CI" in md  # the gap table with its intervals
-    # the plots overlaid: each image plot at both revisions, files beside the report for cml --publish
-    assert "![main](plots-diff/main_plots_recipes.png)" in md and (tmp_path / "plots-diff/main_plots_recipes.png").exists()
-    assert "![workspace](plots-diff/workspace_plots_recipes.png)" in md and "data plots overlay `main`" in md
+    # every plot with both revisions overlaid, drawn to PNG beside the report for cml --publish
+    for name in ("recipe_accuracy", "response_tokens", "mix_long_sweep", "mix_large_sweep"):
+        assert f"**{name}** (main, workspace)\n\n![{name}](plots-diff/{name}.png)" in md, md
+        assert (tmp_path / f"plots-diff/{name}.png").read_bytes()[:4] == b"\x89PNG"
     _sh(repo, "git", "checkout", "-q", "-f", "main")
     _sh(repo, "dvc", "checkout", "-f")
