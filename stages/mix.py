@@ -28,10 +28,10 @@ def main(argv=None):
     else:
         if not args.problems:
             p.error(f"mix.released.{args.recipe} is set: --problems is required to match its questions")
-        src = DatasetBackend(spec.dataset, spec.question_column, spec.response_column, spec.split)
+        src = DatasetBackend(spec.dataset, spec.question_column, spec.response_column, spec.split, spec.revision)
         rows = [(r[spec.question_column], r[spec.response_column]) for r in src.rows()]
         records, manifest = released(rows, read_jsonl(args.problems), hard, easy, names)
-        manifest = {"released": spec.dataset, **manifest}
+        manifest = {"released": spec.dataset, **src.hub, **manifest}
     write_jsonl(args.out, records)
     write_json(args.manifest, {"recipe": args.recipe, **manifest})
     log.info("mix %s: %d examples, %d from %s, %d from %s", args.recipe, len(records),

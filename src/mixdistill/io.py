@@ -139,14 +139,15 @@ def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> list[dict]:
     return records
 
 
-def load_hf_model(path: str, dtype, trust_remote_code: bool = False, where: str = "for it"):
-    """(model, tokenizer) from a model folder or hub id, with clear errors for a missing model and for one that
-    needs custom code (which never runs unless trust_remote_code is set)."""
+def load_hf_model(path: str, dtype, trust_remote_code: bool = False, where: str = "for it", revision: str | None = None):
+    """(model, tokenizer) from a model folder or hub id (at `revision`, see hub.pin), with clear errors for a missing
+    model and for one that needs custom code (which never runs unless trust_remote_code is set)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code, revision=revision)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code,
+                                                     revision=revision)
     except OSError as exc:
         raise FileNotFoundError(f"cannot load a model from {path}: {exc}") from None
     except ValueError as exc:
@@ -160,9 +161,9 @@ _TABLES = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "cs
 
 
 def read_table(source: str, columns: tuple[str, ...], split: str = "train", subset: str | None = None,
-               hint: str = "") -> list[dict]:
-    """Rows of a local JSONL/JSON/Parquet/CSV file or of a hub dataset (`subset: "a,b"` concatenates configs),
-    checked to hold `columns`. The one reader of problem files, dataset teachers and released mixes."""
+               hint: str = "", revision: str | None = None) -> list[dict]:
+    """Rows of a local JSONL/JSON/Parquet/CSV file or of a hub dataset at `revision` (`subset: "a,b"` concatenates
+    configs), checked to hold `columns`. The one reader of problem files, dataset teachers and released mixes."""
     suffix = Path(source).suffix
     if suffix in _TABLES or Path(source).is_file():  # a folder is a dataset repository: datasets reads it
         if suffix not in _TABLES:
@@ -180,7 +181,7 @@ def read_table(source: str, columns: tuple[str, ...], split: str = "train", subs
 
         rows = []
         for name in [s.strip() for s in subset.split(",")] if subset else [None]:
-            rows += load_dataset(source, name, split=split).to_list()
+            rows += load_dataset(source, name, split=split, revision=revision).to_list()
     have = list(rows[0]) if rows else []
     missing = [c for c in columns if c not in have]
     if missing and rows:

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from .config import StudentConfig
+from .hub import pin
 from .io import DataError, atomic_dir, canonical_hf_files, load_hf_model
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,15 @@ def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+    revision, hub = pin(cfg.path, cfg.revision) if cfg.source != "gguf" else (None, {})
     if cfg.source == "gguf":
         model, tok = load_gguf(gguf_path(cfg))
     elif cfg.source == "pretrained":
-        model, tok = load_hf_model(cfg.path, torch.float32, cfg.trust_remote_code, where="on this student")
+        model, tok = load_hf_model(cfg.path, torch.float32, cfg.trust_remote_code, where="on this student",
+                                   revision=revision)
     else:  # random
         if cfg.path:
-            tok = AutoTokenizer.from_pretrained(cfg.path)
+            tok = AutoTokenizer.from_pretrained(cfg.path, revision=revision)
         else:
             p = gguf_path(cfg)
             tok = AutoTokenizer.from_pretrained(p.parent, gguf_file=p.name)
@@ -76,4 +79,4 @@ def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
         canonical_hf_files(tmp)
     n = sum(p.numel() for p in model.parameters())
     log.info("student %s (%s): %.1fM parameters -> %s", cfg.source, type(model).__name__, n / 1e6, out_dir)
-    return {"source": cfg.source, "architecture": type(model).__name__, "parameters": n}
+    return {"source": cfg.source, "architecture": type(model).__name__, "parameters": n, **hub}

@@ -13,6 +13,7 @@ import zlib
 
 from .config import ProblemSource
 from .grading import last_boxed
+from .hub import pin
 from .io import DataError, read_table
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,11 @@ def gold_answer(value, fmt: str) -> str | None:
 
 
 def _table(src: ProblemSource, name: str, size: int) -> list[dict]:
+    revision, hub = pin(src.path, getattr(src, "revision", None), "dataset")
     rows = read_table(src.path, (src.question_field, src.answer_field), getattr(src, "split", "train"),
-                      getattr(src, "subset", None), f" (problem source {name}: set question_field / answer_field)")
+                      getattr(src, "subset", None), f" (problem source {name}: set question_field / answer_field)",
+                      revision=revision)
+    where = f"{src.source}:{src.path}" + (f"@{hub['commit']}" if hub.get("commit") else "")  # the commit read
     n = min(size, len(rows))
     if n < size:
         log.warning("%s: %s holds %d problems, fewer than count=%d; using all", name, src.path, len(rows), size)
@@ -98,7 +102,7 @@ def _table(src: ProblemSource, name: str, size: int) -> list[dict]:
                 "problem_id": str(row.get("problem_id") or f"{name}-{i:05d}"),
                 "question": row[src.question_field],
                 "answer": answer,
-                "source": f"{src.source}:{src.path}",
+                "source": where,
                 "task": row.get("task", name),
                 "grading": src.grading,
                 "metadata": _jsonable(row.get("metadata", {})),

@@ -49,7 +49,8 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
     L += ["## Teachers", "", "| role | backend | model | accuracy | kept problems | mean words |", "|---|---|---|---|---|---|"]
     for role, t in sorted(teachers.items()):
         prov = t.get("provenance", {})
-        L.append(f"| {role} | {prov.get('backend')} | {prov.get('model')} | {_fmt(t['accuracy'])}% "
+        model = prov.get("model") if not prov.get("commit") else f"{prov['model']}@{prov['commit'][:12]}"  # the commit loaded
+        L.append(f"| {role} | {prov.get('backend')} | {model} | {_fmt(t['accuracy'])}% "
                  f"({t['correct']}/{t['requests']}) | {t['kept_problems']} | {t['mean_response_words']} |")
     L += ["", "## Training sets", "", f"Mix weights count {cfg.mix.unit}; tokens are the teachers' own response token counts.", "",
           "| recipe | examples | from hard | from easy | response tokens | hard share of tokens | dropped (not kept by both) |",

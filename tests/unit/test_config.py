@@ -114,6 +114,10 @@ CASES = [
      "mix.released.mix_long.dataset: required"),
     ("several greedy samples", _with("evaluate.samples", 4), "evaluate.samples: 4 samples of greedy decoding are identical"),
     ("bad launcher", _with("train.launch", "bash run.sh"), "train.launch: 'bash run.sh' must start with python, accelerate or torchrun"),
+    ("vllm revision among the engine options", _with("teachers.long", {"backend": "vllm", "model": "org/m", "options": {"revision": "v1"}}),
+     "teachers.long.options.revision: set the model's revision one level up (teachers.long.revision)"),
+    ("revision on a synthetic teacher", _with("teachers.long", {**DEFAULT["teachers"]["long"], "revision": "main"}),
+     "teachers.long.revision: unknown key"),
 ]
 
 
@@ -199,3 +203,44 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("seed: [1,\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_every_hub_artefact_of_a_shipped_profile_names_its_revision_and_check_warns_when_unpinned(tmp_path):
+    """Each hub model and dataset in a profile carries `revision:`; not a commit -> a warning naming the key (the
+    file still passes); a commit -> no warning."""
+    from mixdistill.config.__main__ import hub_artefacts, unpinned
+
+    profiles = sorted((ROOT / "profiles").glob("*.yaml"))
+    found = [(p.name, key, rev) for p in profiles for key, _, rev in hub_artefacts(load_config(p))]
+    assert len(found) >= 60 and all(rev is not None for _, _, rev in found), [f for f in found if f[2] is None]
+    data = yaml.safe_load((ROOT / "profiles/paper-released.yaml").read_text())
+    warnings = unpinned(parse_config(data))
+    assert len(warnings) == 13 and any(w.startswith("warning: students.qwen25_3b.revision: Qwen/Qwen2.5-3B-Instruct at main "
+                                                    "is not pinned") for w in warnings)
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    data["students"]["qwen25_3b"]["revision"] = commit
+    data["mix"]["released"]["mix_long"]["revision"] = commit
+    assert len(unpinned(parse_config(data))) == 11
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(data))
+    res = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", "--no-trl", str(path)], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and f"{path}: ok (11 unpinned hub artefact(s))" in res.stdout
+    assert res.stderr.count("is not pinned to a commit") == 11 and "students.qwen25_3b" not in res.stderr
+
+
+def test_hub_revision_resolves_offline_from_the_cache(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from mixdistill import hub
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    refs = tmp_path / "datasets--org--set" / "refs"
+    refs.mkdir(parents=True)
+    (refs / "main").write_text("c" * 40 + "\n")
+    assert hub.resolve("org/set", None, "dataset") == "c" * 40
+    assert hub.resolve("org/set", "v2", "dataset") is None  # no such ref cached: unknown, not guessed
+    assert hub.resolve("org/set", "d" * 40, "dataset") == "d" * 40  # a commit names itself
+    assert hub.pin("org/set", "main", "dataset") == ("c" * 40, {"revision": "main", "commit": "c" * 40})
+    assert hub.pin(str(tmp_path), "main") == (None, {})  # a local folder: loaded as it is, nothing recorded

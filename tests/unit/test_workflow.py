@@ -70,8 +70,8 @@ def test_only_params_naming_hub_artefacts_go_online(tmp_path):
 
     (tmp_path / "params.yaml").write_text(committed("params.yaml"))
     assert hub_artefacts(load_config(tmp_path / "params.yaml", ROOT)) == []
-    paper = dict(hub_artefacts(load_config(ROOT / "profiles/paper-qwen.yaml", ROOT)))
-    assert paper["teachers.long.model"] == "Qwen/QwQ-32B-Preview" and paper["problems.benchmarks.math500"]
+    paper = {key: ref for key, ref, _ in hub_artefacts(load_config(ROOT / "profiles/paper-qwen.yaml", ROOT))}
+    assert paper["teachers.long"] == "Qwen/QwQ-32B-Preview" and paper["problems.benchmarks.math500"]
     # the Makefile's choice, with this venv and the prompt file beside each params file
     (tmp_path / ".venv").symlink_to(Path(sys.prefix))
     shutil.copytree(ROOT / "configs", tmp_path / "configs")

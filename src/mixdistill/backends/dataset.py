@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
+from ..hub import pin
 from ..io import read_table
 from .base import GenRequest, GenResult, Sampling
 
@@ -29,25 +30,26 @@ class DatasetBackend:
     name = "dataset"
 
     def __init__(self, source: str, question_column: str = "question", response_column: str = "response",
-                 split: str = "train"):
+                 split: str = "train", revision: str | None = None):
         self.source, self.split = source, split
+        self.revision, self.hub = pin(source, revision, "dataset")  # a hub dataset: the commit read, provenance
         self.question_column, self.response_column = question_column, response_column
         self._index: dict[str, list[str]] | None = None
 
     @classmethod
     def from_teacher(cls, cfg) -> "DatasetBackend":
-        return cls(cfg.model, **cfg.options.model_dump())
+        return cls(cfg.model, **cfg.options.model_dump(), revision=cfg.revision)
 
     def identity(self) -> dict:
         return {"dataset": self.source, "split": self.split, "question": self.question_column,
-                "response": self.response_column}
+                "response": self.response_column, **({"commit": self.hub["commit"]} if self.hub else {})}
 
     def describe(self) -> dict:
-        return {"backend": "dataset", "model": self.source, **self.identity()}
+        return {"backend": "dataset", "model": self.source, **self.identity(), **self.hub}
 
     def rows(self) -> list[dict]:
         return read_table(self.source, (self.question_column, self.response_column), self.split,
-                          hint=" (set options.question_column / options.response_column)")
+                          hint=" (set options.question_column / options.response_column)", revision=self.revision)
 
     def _load(self) -> dict[str, list[str]]:
         if self._index is None:

@@ -10,21 +10,22 @@ import logging
 import time
 from pathlib import Path
 
+from ..hub import pin
 from ..io import DataError, load_hf_model
 from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
 
 
-def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = False):
-    """(model, tokenizer) from a local folder or hub id, with an optional PEFT adapter merged in."""
+def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = False, revision: str | None = None):
+    """(model, tokenizer) from a local folder or hub id (at `revision`), with an optional PEFT adapter merged in."""
     import torch
 
     if not Path(path).exists() and (Path(path).is_absolute() or path.startswith(".")):
         raise FileNotFoundError(f"model folder {path} does not exist")
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
-    model, tok = load_hf_model(path, dtype, trust_remote_code)
+    model, tok = load_hf_model(path, dtype, trust_remote_code, revision=revision)
     if adapter:
         from peft import PeftModel
 
@@ -67,14 +68,16 @@ def merge_adapter(base: str, adapter: str, work: str) -> str:
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model: str, adapter: str | None = None, batch_size: int = 8, trust_remote_code: bool = False):
+    def __init__(self, model: str, adapter: str | None = None, batch_size: int = 8, trust_remote_code: bool = False,
+                 revision: str | None = None):
         self.model_path, self.adapter, self.batch_size = model, adapter, batch_size
         self.trust_remote_code = trust_remote_code
+        self.revision, self.hub = pin(model, revision)  # a hub id: the commit to load and its provenance
         self._model = self._tok = None
 
     @classmethod
     def from_teacher(cls, cfg) -> "TransformersBackend":
-        return cls(cfg.model, cfg.options.adapter, cfg.batch_size, cfg.options.trust_remote_code)
+        return cls(cfg.model, cfg.options.adapter, cfg.batch_size, cfg.options.trust_remote_code, cfg.revision)
 
     @classmethod
     def for_eval(cls, cfg, base: str, model: str, work: str) -> "TransformersBackend":
@@ -83,14 +86,15 @@ class TransformersBackend:
         return cls(base if adapter else model, adapter, cfg.batch_size)
 
     def identity(self) -> dict:
-        return {"model": self.model_path, "adapter": self.adapter}
+        return {"model": self.model_path, "adapter": self.adapter, **({"commit": self.hub["commit"]} if self.hub else {})}
 
     def describe(self) -> dict:
-        return {"backend": "transformers", "model": self.model_path, "adapter": self.adapter, "batch_size": self.batch_size}
+        return {"backend": "transformers", "model": self.model_path, "adapter": self.adapter, "batch_size": self.batch_size,
+                **self.hub}
 
     def _load(self):
         if self._model is None:
-            self._model, self._tok = load_model(self.model_path, self.adapter, self.trust_remote_code)
+            self._model, self._tok = load_model(self.model_path, self.adapter, self.trust_remote_code, self.revision)
         return self._model, self._tok
 
     def generate(self, requests: list[GenRequest], sampling: Sampling, progress: bool = True) -> list[GenResult]:

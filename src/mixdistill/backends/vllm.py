@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
+from ..hub import pin
 from .base import GenRequest, GenResult, Sampling
 
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lora_rank accepts
@@ -21,20 +22,22 @@ LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lor
 class VLLMBackend:
     name = "vllm"
 
-    def __init__(self, model: str, adapter: str | None = None, **options):
+    def __init__(self, model: str, adapter: str | None = None, revision: str | None = None, **options):
         """`options`: config.VLLMOptions, vLLM's engine arguments (and the chat template) as set in params.
-        `adapter`: a PEFT LoRA folder applied to `model` through LoRARequest."""
+        `adapter`: a PEFT LoRA folder applied to `model` through LoRARequest. `revision`: of a hub id; the engine
+        loads the commit it resolves to (hub.pin)."""
         self.model, self.adapter = model, adapter
-        self.options = options
+        commit, self.hub = pin(model, revision)
+        self.options = {**options, **({"revision": commit, "tokenizer_revision": commit} if commit else {})}
         if adapter:
             rank = json.loads((Path(adapter) / "adapter_config.json").read_text())["r"]
             self.options = {"enable_lora": True, "max_loras": 1,
-                            "max_lora_rank": min(r for r in LORA_RANKS if r >= rank), **options}
+                            "max_lora_rank": min(r for r in LORA_RANKS if r >= rank), **self.options}
         self._llm = None
 
     @classmethod
     def from_teacher(cls, cfg) -> "VLLMBackend":
-        return cls(cfg.model, **cfg.options.model_dump(exclude_none=True))
+        return cls(cfg.model, revision=cfg.revision, **cfg.options.model_dump(exclude_none=True))
 
     @classmethod
     def for_eval(cls, cfg, base: str, model: str, work: str) -> "VLLMBackend":
@@ -45,10 +48,11 @@ class VLLMBackend:
         return cls(base if adapter else model, adapter, **cfg.options.model_dump(exclude_none=True))
 
     def identity(self) -> dict:
-        return {"model": self.model, **({"adapter": self.adapter} if self.adapter else {})}
+        return {"model": self.model, **({"adapter": self.adapter} if self.adapter else {}),
+                **({"commit": self.hub["commit"]} if self.hub else {})}
 
     def describe(self) -> dict:
-        return {"backend": "vllm", **self.identity(), "options": dict(self.options)}
+        return {"backend": "vllm", **self.identity(), **self.hub, "options": dict(self.options)}
 
     def _engine(self, seed: int):
         if self._llm is None:

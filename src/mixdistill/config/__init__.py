@@ -113,6 +113,7 @@ class HubSource(_Table):
     """A Hugging Face dataset id; `subset: "a,b"` concatenates several configs in that order."""
     source: Literal["hf"]
     path: str = Field(min_length=1)
+    revision: Optional[str] = None  # branch, tag or commit of the dataset repository (unset: main, unpinned)
     subset: Optional[str] = None
     split: str = "train"
     task: str = ""
@@ -124,6 +125,7 @@ class RegistrySource(_Model):
     task: Literal[tuple(REGISTRY)]
     count: int = Field(ge=1)
     path: Optional[str] = None
+    revision: Optional[str] = None
     subset: Optional[str] = None
     split: Optional[str] = None
     question_field: Optional[str] = None
@@ -163,6 +165,7 @@ class _Student(_Model):
 
 class _Tokenizer(_Student):
     path: str = ""  # a .gguf file (gguf) or a model folder / hub id holding the tokenizer (random)
+    revision: Optional[str] = None  # of a hub id in path (unset: main, unpinned)
     package: str = ""  # or: an installed package shipping `file`
     file: str = ""
 
@@ -186,6 +189,7 @@ class RandomStudent(_Tokenizer):
 class PretrainedStudent(_Student):
     source: Literal["pretrained"]
     path: str = Field(min_length=1)  # a local folder or hub id
+    revision: Optional[str] = None  # of a hub id: branch, tag or commit (unset: main, unpinned)
     trust_remote_code: bool = False
 
 
@@ -223,7 +227,8 @@ def _vllm_type(spec):
 
 
 # vLLM's EngineArgs of the pinned vLLM, written by scripts/vllm_engine_args.py (checked against the installed vLLM
-# by tests/vllm/); the pipeline sets model and seed itself
+# by tests/vllm/); the pipeline sets model and seed itself, and revision / tokenizer_revision from the teacher's revision
+VLLM_FROM_TEACHER = ("revision", "tokenizer_revision")
 VLLM_ENGINE_ARGS = json.loads((Path(__file__).with_name("vllm_engine_args.json")).read_text())
 # ranges vLLM checks only when the engine starts (after a whole training run, for evaluation)
 _VLLM_RANGES = {"tensor_parallel_size": Field(None, ge=1), "pipeline_parallel_size": Field(None, ge=1),
@@ -235,7 +240,7 @@ VLLMOptions = create_model(
     "types them); unset ones keep vLLM's defaults. chat_template goes to LLM.chat, not the engine.",
     chat_template=(Optional[str], None),
     **{name: (Optional[_vllm_type(spec)], _VLLM_RANGES.get(name, None))
-       for name, spec in VLLM_ENGINE_ARGS["fields"].items()})
+       for name, spec in VLLM_ENGINE_ARGS["fields"].items() if name not in VLLM_FROM_TEACHER})
 
 
 class DatasetOptions(_Model):
@@ -272,6 +277,7 @@ class SyntheticTeacher(_Teacher):
 class TransformersTeacher(_Teacher):
     backend: Literal["transformers"]
     model: str = Field(min_length=1)  # a model folder or hub id
+    revision: Optional[str] = None  # of a hub id: branch, tag or commit (unset: main, unpinned)
     options: TransformersOptions = TransformersOptions()
 
 
@@ -284,12 +290,14 @@ class OpenAITeacher(_Teacher):
 class VLLMTeacher(_Teacher):
     backend: Literal["vllm"]
     model: str = Field(min_length=1)
+    revision: Optional[str] = None  # of a hub id; vLLM gets its commit as revision and tokenizer_revision
     options: VLLMOptions = VLLMOptions()
 
 
 class DatasetTeacher(_Teacher):
     backend: Literal["dataset"]
     model: str = Field(min_length=1)  # a JSONL/JSON/Parquet file or hub dataset id
+    revision: Optional[str] = None  # of a hub dataset: branch, tag or commit (unset: main, unpinned)
     options: DatasetOptions = DatasetOptions()
 
 
@@ -312,6 +320,7 @@ class Teachers(_Model):
 class ReleasedSet(_Model):
     """A published mixed set (local JSONL/JSON/Parquet file or hub dataset id) trained on as is."""
     dataset: str = Field(min_length=1)
+    revision: Optional[str] = None  # of a hub dataset: branch, tag or commit (unset: main, unpinned)
     question_column: str = "question"
     response_column: str = "response"
     split: str = "train"
@@ -607,6 +616,9 @@ def _message(err: dict) -> str:
             return "prompt.template: moved to a file: put the text in a file and set prompt.template_file to its path"
         if holder is NoOptions:
             return f"{where}: unknown key; this backend takes no options (vLLM engine options need backend: vllm)"
+        if holder is VLLMOptions and last in VLLM_FROM_TEACHER and path.startswith("teachers."):
+            return (f"{where}: set the model's revision one level up ({where.rsplit('.', 2)[0]}.revision); "
+                    "vLLM gets its commit as revision and tokenizer_revision")
         if holder is VLLMOptions:
             names = list(VLLMOptions.model_fields)  # close spellings, or initials ("tp": tensor_parallel_size)
             near = difflib.get_close_matches(last, names, n=3) or [

@@ -4,16 +4,19 @@ Parsing checks every key (what each stage also does first); this command also bu
 which catches values TRL rejects (it imports TRL, so the stages leave it to the train stage).
 Prints every problem and exits 1 if any file has one.
 
-`python -m mixdistill.config hub FILE` lists the Hugging Face hub artefacts the file names (key and id, one per
-line; nothing for the embedded default): the Makefile runs offline exactly when there are none.
+A hub model or dataset whose `revision` is not a commit hash gets a warning (the file still passes): a branch
+or tag can move between runs. Each run records the commit it loaded, so a profile can be pinned after its first run.
+
+`python -m mixdistill.config hub FILE` lists the Hugging Face hub artefacts the file names (key, id and revision,
+one per line; nothing for the embedded default): the Makefile runs offline exactly when there are none.
 """
 
 from __future__ import annotations
 
 import sys
 
-from pathlib import Path
 
+from ..hub import is_hub, is_pinned
 from . import RECIPES, Config, ConfigError, HubSource, RegistrySource, load_config
 
 
@@ -31,29 +34,36 @@ def check_training(cfg: Config) -> list[str]:
     return problems
 
 
-def hub_artefacts(cfg: Config) -> list[tuple[str, str]]:
-    """(key, hub id) of every model and dataset the params would fetch from the hub: ids that are not local paths."""
-    def remote(ref: str | None) -> bool:
-        return bool(ref) and not Path(ref).exists() and not ref.startswith((".", "/"))
-
+def hub_artefacts(cfg: Config) -> list[tuple[str, str, str | None]]:
+    """(key, hub id, revision) of every model and dataset the params would fetch from the hub: ids that are not
+    local paths; the key is where the revision goes (KEY's parent.revision)."""
     found = []
     for i, src in enumerate(cfg.problems.train):
         if isinstance(src, (HubSource, RegistrySource)):
-            found.append((f"problems.train[{i}]", src.resolve().path if isinstance(src, RegistrySource) else src.path))
+            found.append((f"problems.train[{i}]", src.resolve().path if isinstance(src, RegistrySource) else src.path,
+                          src.revision))
     for name, src in cfg.problems.benchmarks.items():
         if isinstance(src, (HubSource, RegistrySource)):
-            found.append((f"problems.benchmarks.{name}", src.resolve().path if isinstance(src, RegistrySource) else src.path))
+            found.append((f"problems.benchmarks.{name}",
+                          src.resolve().path if isinstance(src, RegistrySource) else src.path, src.revision))
     for name, st in cfg.students.items():
-        if getattr(st, "package", "") == "" and remote(getattr(st, "path", "")):
-            found.append((f"students.{name}.path", st.path))
+        if getattr(st, "package", "") == "" and is_hub(getattr(st, "path", "")):
+            found.append((f"students.{name}", st.path, st.revision))
     for role in ("long", "short", "large", "small"):
         t = cfg.teacher(role)
-        if t.backend in ("transformers", "vllm", "dataset") and remote(t.model):
-            found.append((f"teachers.{role}.model", t.model))
+        if t.backend in ("transformers", "vllm", "dataset") and is_hub(t.model):
+            found.append((f"teachers.{role}", t.model, t.revision))
     for recipe, rel in cfg.mix.released.items():
-        if remote(rel.dataset):
-            found.append((f"mix.released.{recipe}.dataset", rel.dataset))
+        if is_hub(rel.dataset):
+            found.append((f"mix.released.{recipe}", rel.dataset, rel.revision))
     return found
+
+
+def unpinned(cfg: Config) -> list[str]:
+    """A warning for every hub artefact whose revision is not a commit: a branch or tag can move under a run."""
+    return [f"warning: {key}.revision: {ref} at {rev or 'main (unset)'} is not pinned to a commit; a run records "
+            f"the commit it loaded (`commit` in its provenance): set {key}.revision to it"
+            for key, ref, rev in hub_artefacts(cfg) if not is_pinned(rev)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "hub":
         for f in args.files:
-            for key, ref in hub_artefacts(load_config(f)):
-                print(f"{key}\t{ref}")
+            for key, ref, rev in hub_artefacts(load_config(f)):
+                print(f"{key}\t{ref}\t{rev or 'main'}")
         return 0
     failed = 0
     for f in args.files:
@@ -81,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             failed += 1
             continue
-        print(f"{f}: ok")
+        warnings = unpinned(cfg)
+        print(f"{f}: ok" + (f" ({len(warnings)} unpinned hub artefact(s))" if warnings else ""))
+        for w in warnings:
+            print(f"{f}: {w}", file=sys.stderr)
     return 1 if failed else 0
 
 
