@@ -56,18 +56,30 @@ import vl_convert
 data = json.load(open(sys.argv[1]))["data"]
 folder, base = sys.argv[2], sys.argv[3]
 rel = os.path.basename(folder)
+os.makedirs(folder, exist_ok=True)  # dvc writes it only for image plots
+training = []  # dvclive's per-run curves: many, so folded away below the study's plots
 for name, entries in data.items():
+    lines = []
     images = [e for e in entries if e["type"] == "image"]
     if images:
-        print(f"**{name}**\n\n| " + " | ".join(e["revisions"][0] for e in images) + " |\n|" + "---|" * len(images))
-        print("| " + " | ".join(f"![{e['revisions'][0]}]({rel}/{os.path.basename(e['url'])})" for e in images) + " |\n")
+        lines.append(f"**{name}**\n\n| " + " | ".join(e["revisions"][0] for e in images) + " |\n|" + "---|" * len(images))
+        lines.append("| " + " | ".join(f"![{e['revisions'][0]}]({rel}/{os.path.basename(e['url'])})" for e in images) + " |\n")
     for e in entries:
         if e["type"] == "vega":
             png = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) + ".png"
             with open(os.path.join(folder, png), "wb") as fh:
-                fh.write(vl_convert.vegalite_to_png(e["content"], scale=1.5))
-            print(f"**{name}** ({', '.join(e['revisions'])})\n\n![{name}]({rel}/{png})\n")
-print(f"Interactive: `{rel}/index.html`; locally `dvc plots diff {base}`.")
+                fh.write(vl_convert.vegalite_to_png(e["content"], scale=1))
+            revs = sorted(e["revisions"], key=lambda r: r != base)  # the base first
+            lines.append(f"**{name}** ({', '.join(revs)})\n\n![{name}]({rel}/{png})\n")
+    if name.startswith("dvclive/"):
+        training += lines
+    else:
+        print("\n".join(lines))
+if training:
+    print(f"<details><summary>Training curves ({len(training)} plots)</summary>\n")
+    print("\n".join(training))
+    print("</details>\n")
+print(f"Interactive versions: `dvc plots diff {base}` in a checkout of this branch (writes dvc_plots/index.html).")
 PY
   echo
   if [ -f report.md ]; then

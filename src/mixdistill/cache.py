@@ -65,11 +65,6 @@ class GenerationCache:
     def get(self, key: str) -> GenResult | None:
         return self.entries.get(key)
 
-    def put_many(self, items: list[tuple[str, GenResult]]) -> None:
-        with self.writer() as put:
-            for key, res in items:
-                put(key, res)
-
     @contextlib.contextmanager
     def writer(self, sync_every: float = 1.0):
         """A `put(key, result)` that appends one line and flushes it; fsyncs at most every `sync_every` seconds

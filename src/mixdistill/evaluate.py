@@ -24,10 +24,10 @@ def evaluate(backend, benchmarks: list[dict], cfg: EvalConfig, prompt: PromptCon
     return predictions, summarise(predictions)
 
 
-def make_backend(cfg: EvalConfig, base: str, model: str, work: str = ".cache/merged"):
+def make_backend(cfg: EvalConfig, base: str, model: str):
     """The evaluation backend, from the registry, for `model`: a base folder, a full model, or a LoRA adapter over
     `base` (each backend loads adapters its own way; see its for_eval)."""
-    return get_backend(cfg.backend).for_eval(cfg, base, model, work)
+    return get_backend(cfg.backend).for_eval(cfg, base, model)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -34,7 +34,8 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
     n_train = sum(s.count for s in cfg.problems.train)
     n_bench = {b: cfg.problems.benchmarks[b].count for b in benches}
     L += ["## Run", "",
-          "- Students: " + ", ".join(f"`{s}` ({i['source']}, {i['architecture']}, {i['parameters'] / 1e6:.1f}M parameters)"
+          "- Students: " + ", ".join(f"`{s}` ({i['source']}, {i['architecture']}, {i['parameters'] / 1e6:.1f}M parameters"
+                                     + (f", hub commit {i['commit'][:12]}" if i.get("commit") else "") + ")"
                                      for s, i in sorted(students.items())),
           f"- Training prompts: {n_train} ({', '.join(f'{s.task or s.path} x{s.count}' for s in cfg.problems.train)})",
           f"- Benchmarks: {', '.join(f'{b} ({n})' for b, n in n_bench.items())}; {sum(n_bench.values())} problems, "

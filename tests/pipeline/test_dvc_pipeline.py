@@ -166,15 +166,16 @@ def test_exp_show_is_the_outcomes_one_line_per_experiment(repo):
     header = next(ln for ln in _sh(repo, "dvc", "exp", "show", "--md").splitlines() if ln.startswith("|"))
     columns = [c.strip() for c in header.strip("|").split("|")]
     assert {"Experiment", "mix.weight", "tiny.p_mix_long", "tiny.delta_long_ci95_low", "tiny.mix_long_gain"} <= set(columns)
-    deps = [c for c in columns if "/" in c]  # one hash column per file dependency
-    assert len(columns) == 2 + len(OUTCOMES) + len(params) + len(deps), columns
+    deps = set(data[0]["deps"])  # one hash column per file or folder dependency of the graph
+    assert len(deps) >= 60 and deps <= set(columns)
+    assert len(columns) == 2 + len(OUTCOMES) + len(params) + len(deps), sorted(set(columns) - deps)
     experiments = [n for n in _sh(repo, "dvc", "exp", "list", "--name-only").split() if n]
     rows = [ln for ln in _sh(repo, "dvc", "exp", "show", "--md").splitlines() if ln.startswith("|")]
     assert len(rows) == 2 + 2 + len(experiments)  # header, separator, workspace, baseline, one per experiment
     # the view the README shows: only what differs, no dependency hashes
-    narrow = _sh(repo, "dvc", "exp", "show", "--md", "--only-changed", "--drop", ".*/").splitlines()
+    narrow = _sh(repo, "dvc", "exp", "show", "--md", "--only-changed", "--drop", ".*/|metrics$").splitlines()
     cols = [c.strip() for c in narrow[0].strip("|").split("|")]
-    assert "mix.weight" in cols and not any("/" in c for c in cols) and len(cols) <= 2 + len(OUTCOMES) + 2, cols
+    assert "mix.weight" in cols and not set(cols) & deps and len(cols) <= 2 + len(OUTCOMES) + 2, cols
 
 
 def test_sweep_is_the_overlay_of_its_experiments(repo):
@@ -278,5 +279,7 @@ def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
     for name in ("recipe_accuracy", "response_tokens", "mix_long_sweep", "mix_large_sweep"):
         assert f"**{name}** (main, workspace)\n\n![{name}](plots-diff/{name}.png)" in md, md
         assert (tmp_path / f"plots-diff/{name}.png").read_bytes()[:4] == b"\x89PNG"
+    curves = re.search(r"<details><summary>Training curves \((\d+) plots\)</summary>", md)
+    assert curves and int(curves.group(1)) >= 12  # loss and learning rate of every training run, folded away
     _sh(repo, "git", "checkout", "-q", "-f", "main")
     _sh(repo, "dvc", "checkout", "-f")

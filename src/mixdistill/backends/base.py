@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterable, Protocol
 
 
 @dataclass(frozen=True)
@@ -50,3 +50,15 @@ class Backend(Protocol):
     def identity(self) -> dict: ...  # what decides outputs (model, ...), for the generation cache
 
     def describe(self) -> dict: ...  # provenance: identity plus transport details, never secrets
+
+
+def collect(stream: Iterable[tuple[int, GenResult]], total: int, desc: str) -> list[GenResult]:
+    """`generate` of a streaming backend: its (index, result) pairs put back in request order, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    results: list[GenResult | None] = [None] * total
+    with tqdm(total=total, desc=desc, unit="req") as bar:
+        for i, res in stream:
+            results[i] = res
+            bar.update(1)
+    return results

@@ -45,26 +45,6 @@ def adapter_of(model: str) -> str | None:
     return model if (Path(model) / "adapter_config.json").exists() else None
 
 
-def merge_adapter(base: str, adapter: str, work: str) -> str:
-    """A full model folder with `adapter` merged into `base`, cached under `work` by content hash."""
-    import hashlib
-
-    from ..io import atomic_dir, canonical_hf_files
-
-    h = hashlib.sha256()
-    for f in sorted(Path(adapter).glob("*")):
-        h.update(f.name.encode() + f.read_bytes())
-    h.update(str(Path(base).resolve()).encode())
-    out = Path(work) / h.hexdigest()[:16]
-    if not (out / "config.json").exists():
-        model, tok = load_model(base, adapter)
-        with atomic_dir(out) as tmp:
-            model.save_pretrained(tmp)
-            tok.save_pretrained(tmp)
-            canonical_hf_files(tmp)
-    return str(out)
-
-
 class TransformersBackend:
     name = "transformers"
 
@@ -80,7 +60,7 @@ class TransformersBackend:
         return cls(cfg.model, cfg.options.adapter, cfg.batch_size, cfg.options.trust_remote_code, cfg.revision)
 
     @classmethod
-    def for_eval(cls, cfg, base: str, model: str, work: str) -> "TransformersBackend":
+    def for_eval(cls, cfg, base: str, model: str) -> "TransformersBackend":
         """Evaluation of `model`: a base folder, a full model, or a LoRA adapter over `base` (merged in memory)."""
         adapter = adapter_of(model)
         return cls(base if adapter else model, adapter, cfg.batch_size)

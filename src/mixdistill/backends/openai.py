@@ -26,7 +26,7 @@ from email.utils import parsedate_to_datetime
 from typing import Iterator
 
 from ..errors import ServerError
-from .base import GenRequest, GenResult, Sampling
+from .base import GenRequest, GenResult, Sampling, collect
 
 log = logging.getLogger(__name__)
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
@@ -144,11 +144,4 @@ class OpenAIBackend:
                     f.cancel()
 
     def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]:
-        from tqdm.auto import tqdm
-
-        results: list[GenResult | None] = [None] * len(requests)
-        with tqdm(total=len(requests), desc=f"openai {self.model}", unit="req") as bar:
-            for i, res in self.stream(requests, sampling):
-                results[i] = res
-                bar.update(1)
-        return results
+        return collect(self.stream(requests, sampling), len(requests), f"openai {self.model}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..hub import pin
-from .base import GenRequest, GenResult, Sampling
+from .base import GenRequest, GenResult, Sampling, collect
 
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lora_rank accepts
 
@@ -40,7 +40,7 @@ class VLLMBackend:
         return cls(cfg.model, revision=cfg.revision, **cfg.options.model_dump(exclude_none=True))
 
     @classmethod
-    def for_eval(cls, cfg, base: str, model: str, work: str) -> "VLLMBackend":
+    def for_eval(cls, cfg, base: str, model: str) -> "VLLMBackend":
         """Evaluation of `model`: a full model folder, or a LoRA adapter folder served over `base`."""
         from .hf import adapter_of
 
@@ -106,11 +106,4 @@ class VLLMBackend:
                 engine.abort_request([ids[i] for i in index.values()], internal=True)
 
     def generate(self, requests: list[GenRequest], sampling: Sampling) -> list[GenResult]:
-        from tqdm.auto import tqdm
-
-        results: list[GenResult | None] = [None] * len(requests)
-        with tqdm(total=len(requests), desc=f"vllm {Path(self.model).name}", unit="req") as bar:
-            for i, res in self.stream(requests, sampling):
-                results[i] = res
-                bar.update(1)
-        return results
+        return collect(self.stream(requests, sampling), len(requests), f"vllm {Path(self.model).name}")
