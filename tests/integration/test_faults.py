@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -94,9 +95,15 @@ def test_sigkill_evaluate_leaves_nothing_and_rerun_is_identical(tmp_path, tiny_m
                       "--benchmarks", d / "bench.jsonl", "--predictions", out / "pred.jsonl", "--metrics", out / "m.json")
 
     out = tmp_path / "killed"
-    proc = subprocess.Popen(cmd(out), env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    started = time.time()
-    _kill_when(proc, lambda: time.time() - started > 8)  # mid-generation: start-up ~5 s, generation ~20 s
+    proc = subprocess.Popen(cmd(out), env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    progress = []  # the generation's progress bar, read as it is drawn: the kill lands mid-generation on any machine
+    threading.Thread(target=lambda: progress.extend(iter(lambda: proc.stderr.read(64), b"")), daemon=True).start()
+
+    def generating() -> bool:
+        done = re.findall(rb"generate \([^)]*\):\s+\d+%\|[^|]*\| (\d+)/400", b"".join(progress))
+        return bool(done) and 0 < int(done[-1]) < 400
+
+    _kill_when(proc, generating)
     assert not (out / "pred.jsonl").exists() and not (out / "m.json").exists()
     assert not list(out.glob(".*")) if out.exists() else True  # no temp files either
     subprocess.run(cmd(out), check=True, env=ENV, cwd=ROOT, capture_output=True)
