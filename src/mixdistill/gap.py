@@ -197,4 +197,3 @@ def outcomes(stats: dict[str, dict]) -> dict[str, dict]:
     """
     keep = {f"{k}{suffix}" for k in STATISTICS for suffix in ("", "_ci95_low", "_ci95_high")}
     return {s: {k: v for k, v in sorted(g.items()) if k in keep or k.startswith("p_")} for s, g in stats.items()}
-

@@ -7,8 +7,8 @@ which commit the branch or tag points at now; offline (HF_HUB_OFFLINE=1), the lo
 loaders then get the commit itself, so model, tokenizer and recorded provenance cannot disagree even if the
 branch moves mid-run. Pure apart from `resolve`.
 
->>> is_hub("Qwen/Qwen2.5-0.5B-Instruct"), is_hub("./models/x"), is_hub("/abs/path"), is_hub("")
-(True, False, False, False)
+>>> is_hub("Qwen/Qwen2.5-0.5B-Instruct"), is_hub("./models/x"), is_hub("/abs/path"), is_hub(""), is_hub("data/gone.jsonl")
+(True, False, False, False, False)
 >>> is_pinned("0123456789abcdef0123456789abcdef01234567"), is_pinned("main"), is_pinned(None)
 (True, False, False)
 """
@@ -23,11 +23,13 @@ from typing import Optional
 log = logging.getLogger(__name__)
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
+LOCAL_FILES = (".jsonl", ".json", ".parquet", ".csv", ".gguf")  # a missing one is a missing file, not a hub id
 
 
 def is_hub(ref: Optional[str]) -> bool:
     """A hub id (`org/name` or `name`), not a local file or folder."""
-    return bool(ref) and not ref.startswith((".", "/", "~")) and not Path(ref).exists()
+    return (bool(ref) and not ref.startswith((".", "/", "~")) and Path(ref).suffix not in LOCAL_FILES
+            and not Path(ref).exists())
 
 
 def is_pinned(revision: Optional[str]) -> bool:
@@ -62,3 +64,8 @@ def pin(ref: str, revision: Optional[str], repo_type: str = "model") -> tuple[Op
         log.warning("%s: revision %s is not pinned; it is commit %s now: set `revision: %s` to keep it",
                     ref, revision or "main", commit, commit)
     return commit or revision, {"revision": revision or "main", "commit": commit}
+
+
+def commit_key(provenance: dict) -> dict:
+    """The part of `pin`'s provenance that decides outputs, for a backend's identity (the generation cache's key)."""
+    return {"commit": provenance["commit"]} if provenance else {}

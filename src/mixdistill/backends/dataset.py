@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from ..hub import pin
+from ..hub import commit_key, pin
 from ..io import read_table
 from .base import GenRequest, GenResult, Sampling
 
@@ -42,7 +42,7 @@ class DatasetBackend:
 
     def identity(self) -> dict:
         return {"dataset": self.source, "split": self.split, "question": self.question_column,
-                "response": self.response_column, **({"commit": self.hub["commit"]} if self.hub else {})}
+                "response": self.response_column, **commit_key(self.hub)}
 
     def describe(self) -> dict:
         return {"backend": "dataset", "model": self.source, **self.identity(), **self.hub}

@@ -10,7 +10,7 @@ import logging
 import time
 from pathlib import Path
 
-from ..hub import pin
+from ..hub import commit_key, pin
 from ..io import DataError, load_hf_model
 from .base import GenRequest, GenResult, Sampling
 
@@ -66,7 +66,7 @@ class TransformersBackend:
         return cls(base if adapter else model, adapter, cfg.batch_size)
 
     def identity(self) -> dict:
-        return {"model": self.model_path, "adapter": self.adapter, **({"commit": self.hub["commit"]} if self.hub else {})}
+        return {"model": self.model_path, "adapter": self.adapter, **commit_key(self.hub)}
 
     def describe(self) -> dict:
         return {"backend": "transformers", "model": self.model_path, "adapter": self.adapter, "batch_size": self.batch_size,

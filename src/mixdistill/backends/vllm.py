@@ -13,7 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
-from ..hub import pin
+from ..hub import commit_key, pin
 from .base import GenRequest, GenResult, Sampling, collect
 
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lora_rank accepts
@@ -49,7 +49,7 @@ class VLLMBackend:
 
     def identity(self) -> dict:
         return {"model": self.model, **({"adapter": self.adapter} if self.adapter else {}),
-                **({"commit": self.hub["commit"]} if self.hub else {})}
+                **commit_key(self.hub)}
 
     def describe(self) -> dict:
         return {"backend": "vllm", **self.identity(), **self.hub, "options": dict(self.options)}

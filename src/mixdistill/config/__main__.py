@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sys
 
-
 from ..hub import is_hub, is_pinned
 from . import RECIPES, Config, ConfigError, HubSource, RegistrySource, load_config
 
@@ -38,14 +37,11 @@ def hub_artefacts(cfg: Config) -> list[tuple[str, str, str | None]]:
     """(key, hub id, revision) of every model and dataset the params would fetch from the hub: ids that are not
     local paths; the key is where the revision goes (KEY's parent.revision)."""
     found = []
-    for i, src in enumerate(cfg.problems.train):
-        if isinstance(src, (HubSource, RegistrySource)):
-            found.append((f"problems.train[{i}]", src.resolve().path if isinstance(src, RegistrySource) else src.path,
-                          src.revision))
-    for name, src in cfg.problems.benchmarks.items():
-        if isinstance(src, (HubSource, RegistrySource)):
-            found.append((f"problems.benchmarks.{name}",
-                          src.resolve().path if isinstance(src, RegistrySource) else src.path, src.revision))
+    sources = [(f"problems.train[{i}]", s) for i, s in enumerate(cfg.problems.train)]
+    for key, src in sources + [(f"problems.benchmarks.{n}", s) for n, s in cfg.problems.benchmarks.items()]:
+        src = src.resolve() if isinstance(src, RegistrySource) else src
+        if isinstance(src, HubSource):
+            found.append((key, src.path, src.revision))
     for name, st in cfg.students.items():
         if getattr(st, "package", "") == "" and is_hub(getattr(st, "path", "")):
             found.append((f"students.{name}", st.path, st.revision))
