@@ -43,8 +43,11 @@ $(VENV)/.installed-vllm: $(VENV)/.installed
 repro: install
 	dvc repro
 
+# on every core (pytest-xdist): a test file's tests stay on one worker, which builds its module fixtures once;
+# files start in the order tests/conftest.py sorts them (the longest chain first); torch takes one thread per
+# worker, so the workers do not fight over the cores
 test: install
-	python -m pytest -q
+	OMP_NUM_THREADS=1 python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 # the vLLM paths for real on CPU: a teach@ and an evaluate@ stage (LoRARequest) under dvc repro, and the openai
 # backend against vLLM's OpenAI-compatible server; fails (never skips) without vllm

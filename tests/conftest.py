@@ -77,7 +77,7 @@ def copy_project(dest: Path) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """`gpu` tests need CUDA (multi-GPU); they are skipped on CPU-only machines such as CI. `vllm` tests need vllm
+    """Pipeline tests first (below). `gpu` tests need CUDA (multi-GPU); they are skipped on CPU-only machines such as CI. `vllm` tests need vllm
     (`make install-vllm` installs the CPU build); skipped without it, failed under MIXDISTILL_REQUIRE_VLLM=1."""
     import importlib.util
     import os
@@ -85,6 +85,15 @@ def pytest_collection_modifyitems(config, items):
     import torch
 
     no_vllm = importlib.util.find_spec("vllm") is None
+    # Under pytest-xdist (make test: a file's tests share one worker and its module fixtures, files start in this
+    # order) the longest chain starts first: the DVC graph tests, which build the pipeline baseline. The experiment
+    # tests copy that baseline: they start after the fault tests, about when the baseline is built.
+    def place(item):
+        path = item.nodeid.split("::")[0]
+        return {"tests/pipeline/test_dvc_pipeline.py": "", "tests/pipeline/test_dvc_experiments.py":
+                "tests/integration/test_faults.py~"}.get(path, path)
+
+    items.sort(key=place)
     for item in items:
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(pytest.mark.skip(reason="needs CUDA"))

@@ -46,10 +46,10 @@ def _kill_when(proc, ready, timeout=300):
 
 @pytest.fixture(scope="module")
 def big_mix(tmp_path_factory, tiny_model):
-    """A 160-example training set and a 400-problem benchmark, built by the real stages."""
+    """An 80-example training set and a 200-problem benchmark, built by the real stages."""
     d = tmp_path_factory.mktemp("big")
-    params = write_params(d, **{"problems.train": [{"task": "chain_sum", "count": 160}],
-                                "problems.benchmarks": {"chain_sum": {"task": "chain_sum", "count": 400}},
+    params = write_params(d, **{"problems.train": [{"task": "chain_sum", "count": 80}],
+                                "problems.benchmarks": {"chain_sum": {"task": "chain_sum", "count": 200}},
                                 "train.sft.per_device_train_batch_size": 4, "train.resume": True, "train.save_steps": 5,
                                 "evaluate.max_new_tokens": 48, "evaluate.batch_size": 8})
     subprocess.run(_stage("problems", "--params", params, "--train", d / "train.jsonl", "--benchmarks", d / "bench.jsonl"),
@@ -76,7 +76,7 @@ def test_sigkill_train_then_resume_matches_uninterrupted(tmp_path, tiny_model, b
     assert not killed.exists(), "a killed train stage left a partial output"
     subprocess.run(cmd(killed, work), check=True, env=ENV, cwd=ROOT, capture_output=True)
     resumed = json.loads(Path(f"{killed}.json").read_text())
-    assert resumed["resumed_from_step"] >= 10 and resumed["steps"] == 40
+    assert resumed["resumed_from_step"] >= 10 and resumed["steps"] == 20
     assert not any(work.iterdir()), "checkpoints are removed once the output is saved"
 
     fresh = tmp_path / "fresh"
@@ -100,8 +100,8 @@ def test_sigkill_evaluate_leaves_nothing_and_rerun_is_identical(tmp_path, tiny_m
     threading.Thread(target=lambda: progress.extend(iter(lambda: proc.stderr.read(64), b"")), daemon=True).start()
 
     def generating() -> bool:
-        done = re.findall(rb"generate \([^)]*\):\s+\d+%\|[^|]*\| (\d+)/400", b"".join(progress))
-        return bool(done) and 0 < int(done[-1]) < 400
+        done = re.findall(rb"generate \([^)]*\):\s+\d+%\|[^|]*\| (\d+)/200", b"".join(progress))
+        return bool(done) and 0 < int(done[-1]) < 200
 
     _kill_when(proc, generating)
     assert not (out / "pred.jsonl").exists() and not (out / "m.json").exists()
