@@ -107,6 +107,8 @@ class TransformersBackend:
     def _generate_batch(self, model, tok, prompts: list[list[int]], sampling: Sampling, eos_ids: list[int], batch: int):
         """[(new token ids, finish reason)] for one batch, decoding `segment` tokens at a time.
 
+        The KV cache carries over from one segment to the next; after each segment the finished rows leave the
+        batch and the cache, so one long response no longer keeps a whole batch decoding padding.
         finish is "stop" (end of sequence), "length" (max_tokens reached) or "repetition": the response
         ended in a loop of one unit repeated REPEATS times, which greedy decoding never leaves; it stops
         there instead of padding the batch to max_tokens (its final answer is already in the text).
@@ -115,32 +117,42 @@ class TransformersBackend:
 
         gen: list[list[int]] = [[] for _ in prompts]
         done: list[str | None] = [None] * len(prompts)
-        left, seg = sampling.max_tokens, 0
-        while left > 0 and not all(done):
-            active = [i for i in range(len(prompts)) if not done[i]]
-            seqs = [prompts[i] + gen[i] for i in active]
-            width = max(len(s) for s in seqs)
-            ids = torch.full((len(seqs), width), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for r, s in enumerate(seqs):  # left padding
-                ids[r, width - len(s):] = torch.tensor(s)
-                mask[r, width - len(s):] = 1
+        width = max(len(p) for p in prompts)
+        ids = torch.full((len(prompts), width), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(prompts), width), dtype=torch.long)
+        for r, p in enumerate(prompts):  # left padding
+            ids[r, width - len(p):] = torch.tensor(p)
+            mask[r, width - len(p):] = 1
+        ids, mask = ids.to(model.device), mask.to(model.device)
+        active, cache, left, seg = list(range(len(prompts))), None, sampling.max_tokens, 0
+        while left > 0 and active:
             step = min(self.segment, left)
-            kwargs = dict(max_new_tokens=step, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids)
+            kwargs = dict(max_new_tokens=step, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids,
+                          return_dict_in_generate=True, past_key_values=cache)
             if sampling.temperature > 0:
                 torch.manual_seed((sampling.seed * 100_003 + batch) * 1_009 + seg)
                 kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
             else:
                 kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
             with torch.inference_mode():
-                out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), **kwargs)
-            for i, row in zip(active, out[:, width:].tolist()):
+                out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
+            new = out.sequences[:, ids.shape[1]:]
+            keep = []
+            for r, (i, row) in enumerate(zip(active, new.tolist())):
                 n = next((k for k, t in enumerate(row) if t in eos_ids), None)
                 gen[i] += row if n is None else row[:n]
                 if n is not None:
                     done[i] = "stop"
                 elif sampling.temperature == 0 and looping(gen[i]):
                     done[i] = "repetition"
+                else:
+                    keep.append(r)
+            ids, mask, cache = out.sequences, torch.cat([mask, torch.ones_like(new)], dim=1), out.past_key_values
+            if len(keep) < len(active):  # finished rows leave the batch and the cache
+                sel = torch.tensor(keep, dtype=torch.long, device=ids.device)
+                ids, mask = ids[sel], mask[sel]
+                cache.batch_select_indices(sel)
+            active = [active[r] for r in keep]
             left -= step
             seg += 1
         return [(g, d or "length") for g, d in zip(gen, done)]
