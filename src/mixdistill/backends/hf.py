@@ -151,7 +151,10 @@ class TransformersBackend:
             if len(keep) < len(active):  # finished rows leave the batch and the cache
                 sel = torch.tensor(keep, dtype=torch.long, device=ids.device)
                 ids, mask = ids[sel], mask[sel]
-                cache.batch_select_indices(sel)
+                try:
+                    cache.batch_select_indices(sel)
+                except (AttributeError, NotImplementedError):  # no cache, or one whose rows cannot be dropped:
+                    cache = None  # the next segment encodes prompt and response so far again
             active = [active[r] for r in keep]
             left -= step
             seg += 1
