@@ -244,3 +244,15 @@ def test_hub_revision_resolves_offline_from_the_cache(tmp_path, monkeypatch):
     assert hub.resolve("org/set", "d" * 40, "dataset") == "d" * 40  # a commit names itself
     assert hub.pin("org/set", "main", "dataset") == ("c" * 40, {"revision": "main", "commit": "c" * 40})
     assert hub.pin(str(tmp_path), "main") == (None, {})  # a local folder: loaded as it is, nothing recorded
+
+
+def test_dvc_yaml_recipe_table_is_the_config_recipe_table():
+    """dvc.yaml's vars.recipes (what its matrices expand) restates config.RECIPES (what the stages read): the same
+    recipes in the same order, each with the same teacher pair and the params key that holds its weight."""
+    from mixdistill.config import RECIPES
+
+    (declared,) = [v["recipes"] for v in yaml.safe_load((ROOT / "dvc.yaml").read_text())["vars"] if "recipes" in v]
+    assert list(declared) == list(RECIPES)
+    for recipe, (hard, easy, weight) in RECIPES.items():
+        assert (declared[recipe]["hard"], declared[recipe]["easy"]) == (hard, easy), recipe
+        assert declared[recipe]["wkey"] == (f"mix.{weight}" if isinstance(weight, str) else "seed"), recipe
