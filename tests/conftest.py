@@ -77,8 +77,9 @@ def copy_project(dest: Path) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Pipeline tests first (below). `gpu` tests need CUDA (multi-GPU); they are skipped on CPU-only machines such as CI. `vllm` tests need vllm
-    (`make install-vllm` installs the CPU build); skipped without it, failed under MIXDISTILL_REQUIRE_VLLM=1."""
+    """Files in the order xdist should start them (below). `gpu` tests need CUDA (multi-GPU); they are skipped on
+    CPU-only machines such as CI. `vllm` tests need vllm (`make install-vllm` installs the CPU build); skipped
+    without it, failed under MIXDISTILL_REQUIRE_VLLM=1."""
     import importlib.util
     import os
 
