@@ -96,7 +96,9 @@ def main(argv=None) -> int:
     from mixdistill.config import TransformersTeacher, load_config
     from mixdistill.evaluate import evaluate, make_backend
     from mixdistill.io import read_jsonl
+    from mixdistill.problems import build_train
     from mixdistill.prompts import build_messages
+    from mixdistill.teachers import make_backend as teacher_backend
     from mixdistill.teachers import teach
     from mixdistill.train import train
 
@@ -136,15 +138,11 @@ def main(argv=None) -> int:
                      f"trainer.train() timed in both; ours {total:.1f} s with model load and save"))
 
     if "teach" in only:
-        from mixdistill.problems import build_train
-
         problems = build_train(cfg.problems.train, cfg.seed)
         teacher = TransformersTeacher(backend="transformers", model=base, max_tokens=cfg.evaluate.max_new_tokens,
                                       batch_size=cfg.evaluate.batch_size, filter="keep_all")
         messages = [list(build_messages(q["question"], cfg.prompt)) for q in problems]
         raw_texts, raw_tokens, raw_s = bare_generate(base, None, messages, teacher.max_tokens, teacher.batch_size)
-        from mixdistill.teachers import make_backend as teacher_backend
-
         backend = teacher_backend(teacher)
         backend._load()
         # 10% more problems: each source's count up by a tenth (its first problems stay the same)

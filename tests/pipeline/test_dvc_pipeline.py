@@ -79,6 +79,11 @@ OUTCOMES = {f"tiny.p_{r}" for r in ("base", *RECIPES)} | {
     for suffix in ("", "_ci95_low", "_ci95_high")}
 
 
+def _experiments(show: list) -> list[dict]:
+    """The experiment rows of `dvc exp show --json` (name, data), under every baseline."""
+    return [r for e in show for x in e.get("experiments") or [] for r in x.get("revs") or [] if r.get("data")]
+
+
 def _leaves(tree, prefix="") -> set[str]:
     if isinstance(tree, dict):
         return set().union(*(_leaves(v, f"{prefix}{k}.") for k, v in tree.items())) if tree else set()
@@ -100,8 +105,7 @@ def test_exp_show_is_the_outcomes_one_line_per_experiment(repo):
     assert re.search(r"^\| params.yaml\s+\| mix.weight\s+\| 0.2\s+\| 1.0", params_diff, re.M), params_diff
     assert re.search(r"^\| params.yaml\s+\| analysis.top_k\s+\| 5\s+\| 3", params_diff, re.M), params_diff
     show = json.loads(_sh(repo, "dvc", "exp", "show", "--json"))
-    data = [e["data"] for e in show if e.get("data")] + [
-        r["data"] for e in show for x in e.get("experiments") or [] for r in x.get("revs") or [] if r.get("data")]
+    data = [e["data"] for e in show if e.get("data")] + [r["data"] for r in _experiments(show)]
     assert len(data) >= 3  # workspace, main, the experiment(s)
     for d in data:
         assert set(d["metrics"]) == {"metrics/gap.json"}
@@ -149,8 +153,7 @@ def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
     script = Path(__file__).resolve().parents[2] / "scripts/pr-report.sh"
     # the PR: the mix.weight=1.0 experiment above, promoted to a branch (its outputs are in the cache: nothing reruns)
     show = json.loads(_sh(repo, "dvc", "exp", "show", "--json"))
-    params = {r["name"]: r["data"]["params"]["params.yaml"]["data"] for e in show for x in e.get("experiments") or []
-              for r in x.get("revs") or [] if r.get("data")}
+    params = {r["name"]: r["data"]["params"]["params.yaml"]["data"] for r in _experiments(show)}
     (name,) = [n for n, p in params.items() if p["mix"]["weight"] == 1.0 and p["analysis"]["top_k"] == 5]
     _sh(repo, "dvc", "exp", "branch", name, "pr-weight")
     _sh(repo, "git", "checkout", "-q", "-f", "pr-weight")  # the workspace holds the last experiment run
