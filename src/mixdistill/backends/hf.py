@@ -30,6 +30,8 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    if device == "cpu" and model.config._attn_implementation == "sdpa":
+        model.set_attn_implementation(_gqa_attention())
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "left"
@@ -38,6 +40,40 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
             f"the tokenizer in {path} has no chat template; use an instruct model or add chat_template.jinja to that folder"
         )
     return model.to(device).eval(), tok
+
+
+GQA_SDPA = "mixdistill_sdpa_gqa"
+
+
+def _gqa_attention() -> str:
+    """The name of transformers' sdpa attention with grouped-query heads left to torch, registered.
+
+    Under a padding mask (every left-padded batch) transformers' sdpa copies each cached key and value head once per
+    query head it serves (`repeat_kv`) at every layer and decoding step. torch's `enable_gqa` reads the shared
+    heads in the kernel. On CPU this makes evaluation about 12% faster with byte-identical responses
+    (tests/integration/test_generation.py checks the identity). Not for training: its backward sums the key/value
+    gradients in another order, so adapters would differ in the last bits. CUDA keeps transformers' sdpa: its
+    fast kernels take no mask with GQA.
+    """
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(GQA_SDPA, _sdpa_gqa)  # registering again replaces it with itself
+    AttentionMaskInterface.register(GQA_SDPA, sdpa_mask)
+    return GQA_SDPA
+
+
+def _sdpa_gqa(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None, **kwargs):
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if (attention_mask is None or getattr(module, "num_key_value_groups", 1) == 1
+            or any(kwargs.get(k) is not None for k in ("position_bias", "cache")) or kwargs.get("output_attentions")):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
+    out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,
+                                                           dropout_p=dropout, scale=scaling, enable_gqa=True)
+    return out.transpose(1, 2).contiguous(), None
 
 
 def adapter_of(model: str) -> str | None:
