@@ -4,6 +4,7 @@ predictions: the first of train.seeds)."""
 from pathlib import Path
 
 from mixdistill.analysis import length_stats, rank_shift, sample_responses, top_shifts
+from mixdistill.backends.hf import load_model
 from mixdistill.config import RECIPES
 from mixdistill.io import read_jsonl, write_json
 
@@ -19,14 +20,15 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     cfg = config(args)
-    out = {}
+    out, base = {}, None
     for recipe in ["base", *RECIPES]:
         run_name = f"{args.student}-{recipe}" if recipe == "base" else f"{args.student}-{recipe}-{args.seed}"
         preds = read_jsonl(Path(args.predictions) / f"{run_name}.jsonl")
         entry = {"length": length_stats(preds)}
         if recipe != "base":
             sample = sample_responses(preds, cfg.analysis.style_samples, cfg.seed)
-            entry["style_shift"] = top_shifts(rank_shift(args.base, sample, cfg.prompt), k=cfg.analysis.top_k)
+            base = base or load_model(args.base)
+            entry["style_shift"] = top_shifts(rank_shift(base, sample, cfg.prompt), k=cfg.analysis.top_k)
             entry["style_samples"] = len(sample)
         out[recipe] = entry
         log.info("analyze %s: %d responses", run_name, len(preds))

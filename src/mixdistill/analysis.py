@@ -71,19 +71,18 @@ def sample_responses(predictions: list[dict], k: int, seed: int) -> list[dict]:
     return [p for i, p in enumerate(ordered) if i in keep]
 
 
-def rank_shift(base_dir: str, predictions: list[dict], prompt, batch_size: int = 8) -> dict[str, list[int]]:
+def rank_shift(base, predictions: list[dict], prompt, batch_size: int = 8) -> dict[str, list[int]]:
     """token text -> list of (rank under the base student - 1) for every generated token of `predictions`.
 
+    `base` is the base student as (model, tokenizer) from backends.hf.load_model, loaded once for every recipe.
     The trained student decoded greedily, so each of its tokens was its own rank-1 choice; the shift is
     how far down the base student's ranking that token sat.
     """
     import torch
 
-    from .backends.hf import load_model
     from .prompts import build_messages
 
-    model, tok = load_model(base_dir)
-    tok.padding_side = "right"
+    model, tok = base
     shifts: dict[str, list[int]] = defaultdict(list)
     for start in range(0, len(predictions), batch_size):
         chunk = predictions[start : start + batch_size]

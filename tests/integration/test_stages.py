@@ -264,10 +264,13 @@ def test_sampled_evaluation_reports_pass_at_k_and_is_seeded(tmp_path, tiny_model
 
 def test_rank_shift_scores_generated_tokens_under_the_base_student(tiny_params, tiny_model):
     from mixdistill.analysis import rank_shift, top_shifts
+    from mixdistill.backends.hf import load_model
     from mixdistill.config import load_config
 
     preds = [{"question": "1+1", "response": "Wait, let me check. 2"}, {"question": "2+2", "response": "Wait. 4"}]
-    shifts = rank_shift(str(tiny_model), preds, load_config(tiny_params).prompt)
+    base = load_model(str(tiny_model))
+    shifts = rank_shift(base, preds, load_config(tiny_params).prompt)
+    assert rank_shift(base, preds, load_config(tiny_params).prompt) == shifts  # one load serves every recipe
     assert "Wait" in shifts and len(shifts["Wait"]) == 2
     assert all(isinstance(r, int) and 0 <= r < 49152 for v in shifts.values() for r in v)
     from transformers import AutoTokenizer
