@@ -162,3 +162,5 @@ def test_a_stream_stopped_early_leaves_nothing_queued(teacher_model):
     assert 0 <= first[0] < 8 and not engine.has_unfinished_requests()
     out = backend.generate(reqs[:3], Sampling(temperature=1.0, max_tokens=24))
     assert len(out) == 3 and all(0 < r.tokens <= 24 for r in out)
+    # stop the engine's process now: left to interpreter exit, vLLM logs its shutdown into pytest's closed streams
+    engine.engine_core.shutdown()
