@@ -25,8 +25,10 @@ import time
 from pathlib import Path
 
 
-def bare_generate(model_dir: str, adapter: str | None, messages: list, max_tokens: int, batch: int):
-    """Plain transformers: left-padded batches in the given order, greedy; returns (texts, tokens, seconds)."""
+def bare_generate(model_dir: str, adapter: str | None, messages: list, max_tokens: int, batch: int,
+                  count_eos: bool = False):
+    """Plain transformers: left-padded batches in the given order, greedy; returns (texts, tokens, seconds).
+    count_eos: count the end-of-sequence token that stopped a row, as vLLM does (scripts/bench_teachers.py)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -48,7 +50,7 @@ def bare_generate(model_dir: str, adapter: str | None, messages: list, max_token
                                  top_k=None, pad_token_id=tok.pad_token_id)
         for row in out[:, enc["input_ids"].shape[1]:].tolist():
             n = next((j for j, x in enumerate(row) if x in eos), len(row))
-            tokens += n
+            tokens += n + (count_eos and n < len(row))
             out_texts.append(tok.decode(row[:n], skip_special_tokens=True))
     return out_texts, tokens, time.time() - t
 

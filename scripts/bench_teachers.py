@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_stages import bare_generate  # scripts/ is on the path when a script here runs
+
 
 def _problems(n: int) -> list[dict]:
     """The first n of the default's benchmark problems followed by its training problems (124 in all)."""
@@ -30,25 +32,6 @@ def _problems(n: int) -> list[dict]:
     if n > len(pool):
         raise SystemExit(f"--problems {n}: the default params have {len(pool)} problems")
     return pool[:n]
-
-
-def _hf_generate(model_dir: str, messages: list, max_tokens: int, batch: int) -> tuple[int, float]:
-    """Plain transformers: left-padded batches, greedy, eos stops a row; tokens counted up to and with the eos (as
-    vLLM counts them)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    texts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in messages]
-    tokens, t = 0, time.time()
-    for i in range(0, len(texts), batch):
-        enc = tok(texts[i:i + batch], return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.inference_mode():
-            out = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-        for row in out[:, enc["input_ids"].shape[1]:].tolist():
-            tokens += next((j + 1 for j, x in enumerate(row) if x == tok.eos_token_id), len(row))
-    return tokens, time.time() - t
 
 
 def main(argv=None) -> int:
@@ -73,7 +56,7 @@ def main(argv=None) -> int:
     messages = [list(build_messages(q["question"], prompt)) for q in problems]
     rows = []
 
-    tokens, dt = _hf_generate(args.model, messages, args.tokens, args.batch)
+    _, tokens, dt = bare_generate(args.model, None, messages, args.tokens, args.batch, count_eos=True)
     rows.append((f"transformers generate, batch {args.batch}", tokens, dt))
 
     from vllm import LLM, SamplingParams
