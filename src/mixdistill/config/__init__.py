@@ -41,6 +41,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+def _optional(name: str, model: type[BaseModel], base: type[BaseModel] = _Model, doc: str | None = None, **fields):
+    """A model with `fields`, then `model`'s other fields, each optional (None: not set) with its type and range."""
+    return create_model(name, __base__=base, __doc__=doc, **fields, **{
+        n: (Optional[Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation], None)
+        for n, f in model.model_fields.items() if n not in fields})
+
+
 def _tagged(key: str, default: str | None, **members):
     """A union discriminated by `key` (None/absent: `default`), one member per tag."""
     def pick(value):
@@ -119,23 +126,16 @@ class HubSource(_Table):
     task: str = ""
 
 
-class RegistrySource(_Model):
-    """A named benchmark or training set with its known hub mapping; fields set here win over the registry's."""
-    source: Literal["registry"]
-    task: Literal[tuple(REGISTRY)]
-    count: int = Field(ge=1)
-    path: Optional[str] = None
-    revision: Optional[str] = None
-    subset: Optional[str] = None
-    split: Optional[str] = None
-    question_field: Optional[str] = None
-    answer_field: Optional[str] = None
-    answer_format: Optional[Literal["plain", "boxed", "gsm8k"]] = None
-    grading: Optional[Literal["boxed", "numeric"]] = None
-
+class _Registered(_Model):
     def resolve(self) -> HubSource:
         fields = {k: v for k, v in self.model_dump(exclude={"source"}).items() if v is not None}
         return HubSource(**{"source": "hf", **REGISTRY[self.task], **fields})
+
+
+RegistrySource = _optional(
+    "RegistrySource", HubSource, _Registered, "A named benchmark or training set with its known hub mapping "
+    "(benchmarks.REGISTRY); any hf field set here wins over the registry's.",
+    source=(Literal["registry"], ...), task=(Literal[tuple(REGISTRY)], ...), count=(int, Field(ge=1)))
 
 
 ProblemSource = _tagged("source", "reasoning_gym", reasoning_gym=GymSource, file=FileSource, jsonl=FileSource,
@@ -317,13 +317,10 @@ class Teachers(_Model):
 # ---------------------------------------------------------------- mixing
 
 
-class ReleasedSet(_Model):
+class ReleasedSet(DatasetOptions):
     """A published mixed set (local JSONL/JSON/Parquet file or hub dataset id) trained on as is."""
     dataset: str = Field(min_length=1)
     revision: Optional[str] = None  # of a hub dataset: branch, tag or commit (unset: main, unpinned)
-    question_column: str = "question"
-    response_column: str = "response"
-    split: str = "train"
 
 
 class MixConfig(_Model):
@@ -396,10 +393,7 @@ class LoraConfig(_Model):
     layers: Optional[int] = Field(None, ge=1)  # adapt only the top N layers; null: all
 
 
-# a per-run change of some LoRA keys: same fields and ranges, each optional
-LoraPatch = create_model("LoraPatch", __base__=_Model, **{
-    name: (Optional[Annotated[(f.annotation, *f.metadata)] if f.metadata else f.annotation], None)
-    for name, f in LoraConfig.model_fields.items()})
+LoraPatch = _optional("LoraPatch", LoraConfig, doc="A per-run change of some LoRA keys: same fields and ranges.")
 
 
 class TrainOverride(_Model):
