@@ -86,3 +86,23 @@ def test_the_models_generation_config_does_not_change_decoding(tiny_model, tmp_p
         plain = TransformersBackend(str(tiny_model), batch_size=3).generate(requests, sampling, progress=False)
         other = TransformersBackend(str(tuned), batch_size=3).generate(requests, sampling, progress=False)
         assert [r.text for r in other] == [r.text for r in plain], sampling
+
+
+def test_sampling_applies_no_top_k(tiny_model):
+    """Params have temperature and top_p only, and vLLM and OpenAI servers apply no top-k: neither may transformers,
+    whose default top_k is 50. The tiny random model spreads its probability over the whole vocabulary, so 48
+    samples at temperature 1 fall beyond the 50 most likely tokens (with a top-k of 50, none of them could)."""
+    from mixdistill.backends.hf import _eos_ids
+
+    backend = TransformersBackend(str(tiny_model), batch_size=3)
+    model, tok = backend._load()
+    prompts = [tok(tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True),
+                   add_special_tokens=False)["input_ids"] for q in ("What is 2 + 3?", "Name a prime.", "9 - 4 = ?")]
+    sampled = backend._generate_batch(model, tok, prompts, Sampling(max_tokens=16, temperature=1.0, top_p=1.0, seed=0),
+                                      _eos_ids(model, tok), 0)
+    ranks = []
+    for prompt, (ids, _) in zip(prompts, sampled):
+        with torch.inference_mode():
+            logits = model(torch.tensor([prompt + ids])).logits[0, len(prompt) - 1:-1]
+        ranks += [int((row > row[t]).sum()) for row, t in zip(logits, ids)]  # how many tokens were more likely
+    assert len(ranks) == 48 and max(ranks) >= 50, sorted(ranks)

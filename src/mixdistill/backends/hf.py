@@ -189,7 +189,8 @@ class TransformersBackend:
                           return_dict_in_generate=True, past_key_values=cache, cache_implementation=None)
             if sampling.temperature > 0:
                 torch.manual_seed((sampling.seed * 100_003 + batch) * 1_009 + seg)
-                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
+                # top_k=None: params set no top-k, and vLLM and OpenAI apply none (transformers' default is 50)
+                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=None)
             else:
                 kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
             with torch.inference_mode():
