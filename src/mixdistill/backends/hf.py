@@ -50,7 +50,9 @@ _TOKEN_IDS = ("bos_token_id", "eos_token_id", "pad_token_id")
 def _params_decide_decoding(model, path: str) -> None:
     """Keep only the token ids of the model's generation_config. Its decoding settings (a repetition_penalty, top_k,
     no_repeat_ngram_size, sampling defaults...) would otherwise apply wherever params leave a setting unset, so the
-    same params would decode differently here than on vLLM, whose LLM takes the SamplingParams it is given."""
+    same params would decode differently here than on vLLM, whose LLM takes the SamplingParams it is given. Its
+    cache_implementation goes too: the generation loop carries one growing DynamicCache from segment to segment
+    (a static cache is sized to one generate call, and generate refuses a carried cache beside one)."""
     from transformers import GenerationConfig
 
     gc = model.generation_config
@@ -183,10 +185,8 @@ class TransformersBackend:
         active, cache, left, seg = list(range(len(prompts))), None, sampling.max_tokens, 0
         while left > 0 and active:
             step = min(self.segment, left)
-            # cache_implementation=None: the loop's one growing DynamicCache, whatever the model's generation
-            # config names (a static cache is sized to one call, and generate refuses a cache object beside one)
             kwargs = dict(max_new_tokens=step, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids,
-                          return_dict_in_generate=True, past_key_values=cache, cache_implementation=None)
+                          return_dict_in_generate=True, past_key_values=cache)
             if sampling.temperature > 0:
                 torch.manual_seed((sampling.seed * 100_003 + batch) * 1_009 + seg)
                 # top_k=None: params set no top-k, and vLLM and OpenAI apply none (transformers' default is 50)
