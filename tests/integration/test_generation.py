@@ -77,10 +77,24 @@ def test_sampling_applies_no_top_k(tiny_model):
     prompts = [tok(tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True),
                    add_special_tokens=False)["input_ids"] for q in ("What is 2 + 3?", "Name a prime.", "9 - 4 = ?")]
     sampled = backend._generate_batch(model, tok, prompts, Sampling(max_tokens=16, temperature=1.0, top_p=1.0, seed=0),
-                                      _eos_ids(model, tok), 0)
+                                      _eos_ids(model, tok), [1, 2, 3])
     ranks = []
     for prompt, (ids, _) in zip(prompts, sampled):
         with torch.inference_mode():
             logits = model(torch.tensor([prompt + ids])).logits[0, len(prompt) - 1:-1]
         ranks += [int((row > row[t]).sum()) for row, t in zip(logits, ids)]  # how many tokens were more likely
     assert len(ranks) == 48 and max(ranks) >= 50, sorted(ranks)
+
+
+def test_a_sampled_request_does_not_depend_on_its_batch(tiny_model):
+    """Sampling is seeded per request, as on vLLM: a request samples the same tokens in a batch of five or alone
+    (as when a teacher rerun with more problems generates only the new ones, in batches of their own)."""
+    requests = [GenRequest(key=f"p{i}#0", messages=({"role": "user", "content": q},)) for i, q in enumerate(
+                ("What is 2 + 3?", "Name a prime.", "9 - 4 = ?", "Compute 17 * 23 - 5.", "Say hello."))]
+    sampling = Sampling(max_tokens=16, temperature=1.0, top_p=0.9, seed=7)
+    together = TransformersBackend(str(tiny_model), batch_size=5).generate(requests, sampling, progress=False)
+    one = TransformersBackend(str(tiny_model), batch_size=1)
+    alone = [one.generate([r], sampling, progress=False)[0] for r in reversed(requests)][::-1]
+    assert [r.text for r in alone] == [r.text for r in together]
+    reseeded = one.generate(requests, Sampling(max_tokens=16, temperature=1.0, top_p=0.9, seed=8), progress=False)
+    assert [r.text for r in reseeded] != [r.text for r in together]  # the run seed still decides

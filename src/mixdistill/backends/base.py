@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
@@ -12,6 +13,11 @@ class Sampling:
     top_p: float = 1.0
     max_tokens: int = 512
     seed: int = 0
+
+    def request_seed(self, key: str) -> int:
+        """One request's sampling seed, from the run seed and the request's key: what it samples does not depend on
+        the batch or the order it runs in (vLLM takes it per request; transformers gives each row its own generator)."""
+        return (self.seed * 1_000_003 + zlib.crc32(key.encode())) % (2**31)
 
 
 @dataclass(frozen=True)

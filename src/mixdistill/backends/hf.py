@@ -1,8 +1,8 @@
 """In-process batched generation with Hugging Face transformers (CPU or GPU).
 
 Used by transformers teachers and by evaluation. Prompts are sorted by length and
-left-padded; greedy unless a temperature is set (then seeded per batch). Decoding is what the params say: the
-model's own generation_config keeps only its token ids.
+left-padded; greedy unless a temperature is set (then each row samples from its own generator, seeded per request
+as on vLLM). Decoding is what the params say: the model's own generation_config keeps only its token ids.
 """
 
 from __future__ import annotations
@@ -149,9 +149,10 @@ class TransformersBackend:
         label = Path(self.adapter or self.model_path).name
         bar = tqdm(total=len(prompts), desc=f"generate ({label})", unit="req", disable=not progress)
         t0, n_tokens = time.time(), 0
-        for b, start in enumerate(range(0, len(order), self.batch_size)):
+        for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            gen = self._generate_batch(model, tok, [prompt_ids[i] for i in idx], sampling, eos_ids, b)
+            seeds = [sampling.request_seed(requests[i].key) for i in idx]
+            gen = self._generate_batch(model, tok, [prompt_ids[i] for i in idx], sampling, eos_ids, seeds)
             for i, (ids, finish) in zip(idx, gen):
                 n_tokens += len(ids)
                 results[i] = GenResult(tok.decode(ids, skip_special_tokens=True), finish, len(ids))
@@ -162,7 +163,8 @@ class TransformersBackend:
 
     segment = 32
 
-    def _generate_batch(self, model, tok, prompts: list[list[int]], sampling: Sampling, eos_ids: list[int], batch: int):
+    def _generate_batch(self, model, tok, prompts: list[list[int]], sampling: Sampling, eos_ids: list[int],
+                        seeds: list[int]):
         """[(new token ids, finish reason)] for one batch, decoding `segment` tokens at a time.
 
         The KV cache carries over from one segment to the next; after each segment the finished rows leave the
@@ -182,17 +184,17 @@ class TransformersBackend:
             ids[r, width - len(p):] = torch.tensor(p)
             mask[r, width - len(p):] = 1
         ids, mask = ids.to(model.device), mask.to(model.device)
-        active, cache, left, seg = list(range(len(prompts))), None, sampling.max_tokens, 0
+        active, cache, left = list(range(len(prompts))), None, sampling.max_tokens
+        rngs = [torch.Generator().manual_seed(s) for s in seeds]  # one random stream per request
         while left > 0 and active:
             step = min(self.segment, left)
             kwargs = dict(max_new_tokens=step, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids,
                           return_dict_in_generate=True, past_key_values=cache)
+            # sampling picks each row's token in _RowSampler; generate then takes the only token left (no top-k
+            # either way: params set none, and vLLM and OpenAI apply none; transformers' own default is 50)
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
             if sampling.temperature > 0:
-                torch.manual_seed((sampling.seed * 100_003 + batch) * 1_009 + seg)
-                # top_k=None: params set no top-k, and vLLM and OpenAI apply none (transformers' default is 50)
-                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=None)
-            else:
-                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+                kwargs["logits_processor"] = [_RowSampler([rngs[i] for i in active], sampling)]
             with torch.inference_mode():
                 out = model.generate(input_ids=ids, attention_mask=mask, **kwargs)
             new = out.sequences[:, ids.shape[1]:]
@@ -216,8 +218,28 @@ class TransformersBackend:
                     cache = None  # (hybrid models' linear-attention layers): the next segment encodes all so far again
             active = [active[r] for r in keep]
             left -= step
-            seg += 1
         return [(g, d or "length") for g, d in zip(gen, done)]
+
+
+class _RowSampler:
+    """A logits processor that samples each row's next token (temperature, then top-p) with that row's own
+    generator and leaves only that token: a request's samples do not depend on the other rows of its batch."""
+
+    def __init__(self, rngs: list, sampling: Sampling):
+        self.rngs, self.temperature, self.top_p = rngs, sampling.temperature, sampling.top_p
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        probs = torch.softmax(scores.float() / self.temperature, dim=-1).cpu()
+        if self.top_p < 1:  # the nucleus: the most likely tokens until their mass reaches top_p
+            ranked, order = probs.sort(dim=-1, descending=True)
+            ranked[ranked.cumsum(-1) - ranked >= self.top_p] = 0
+            probs = torch.zeros_like(probs).scatter(-1, order, ranked)
+        picks = torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, self.rngs)])
+        out = torch.full_like(scores, float("-inf"))
+        out[torch.arange(len(picks)), picks.to(scores.device)] = 0
+        return out
 
 
 REPEATS = 4

@@ -9,7 +9,6 @@ adapter over its base model (`enable_lora` + `LoRARequest`), never merged.
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -72,7 +71,7 @@ class VLLMBackend:
             temperature=sampling.temperature,
             top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
             max_tokens=sampling.max_tokens,
-            seed=(sampling.seed * 1_000_003 + zlib.crc32(r.key.encode())) % (2**31),
+            seed=sampling.request_seed(r.key),
         ) for r in requests]
 
     def stream(self, requests: list[GenRequest], sampling: Sampling) -> Iterator[tuple[int, GenResult]]:
