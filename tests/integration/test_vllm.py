@@ -115,6 +115,7 @@ def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
     from mixdistill.backends.base import GenRequest, Sampling
     from mixdistill.backends.hf import TransformersBackend
     from mixdistill.backends.openai import OpenAIBackend
+    from mixdistill.backends.vllm import VLLMBackend
 
     model = tmp_path / "model"
     shutil.copytree(teacher_model, model)
@@ -153,9 +154,17 @@ def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
         # greedy: the server's tokens are transformers' (a random model writes blank lines; the penalty would not)
         reqs = [GenRequest(f"g{i}", ({"role": "user", "content": q},)) for i, q in enumerate(("2 + 3?", "Name a prime."))]
         greedy = Sampling(temperature=0.0, max_tokens=12)
-        served = OpenAIBackend("teacher", f"http://127.0.0.1:{port}/v1", concurrency=2, timeout=120).generate(reqs, greedy)
+        server = OpenAIBackend("teacher", f"http://127.0.0.1:{port}/v1", concurrency=2, timeout=120)
         local = TransformersBackend(str(model), batch_size=2).generate(reqs, greedy, progress=False)
-        assert [r.text for r in served] == [r.text for r in local]
+        assert [r.text for r in server.generate(reqs, greedy)] == [r.text for r in local]
+        # sampled: each request carries its own seed, the one the vLLM backend gives it, so the server and an
+        # in-process engine sample the same tokens
+        sampled = Sampling(temperature=1.0, top_p=0.9, max_tokens=12, seed=5)
+        engine = VLLMBackend(str(model), **ENGINE)
+        offline = engine.generate(reqs, sampled)
+        engine._llm.llm_engine.engine_core.shutdown()
+        assert [r.text for r in server.generate(reqs, sampled)] == [r.text for r in offline]
+        assert len({r.text for r in offline}) == 2 and all(r.tokens == 12 for r in offline)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -95,7 +95,7 @@ class OpenAIBackend:
         import openai
 
         body = {"model": self.model, "messages": list(req.messages), "max_tokens": sampling.max_tokens,
-                "temperature": sampling.temperature, "n": 1, "seed": sampling.seed + req.sample}
+                "temperature": sampling.temperature, "n": 1, "seed": sampling.request_seed(req.key)}
         if sampling.temperature > 0:
             body["top_p"] = sampling.top_p
         url = f"{self.base_url}/chat/completions"
