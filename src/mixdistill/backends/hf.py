@@ -185,7 +185,8 @@ class TransformersBackend:
             mask[r, width - len(p):] = 1
         ids, mask = ids.to(model.device), mask.to(model.device)
         active, cache, left = list(range(len(prompts))), None, sampling.max_tokens
-        rngs = [torch.Generator().manual_seed(s) for s in seeds]  # one random stream per request
+        if sampling.temperature > 0:  # one random stream per request, on the model's device (no copy to the host)
+            rngs = [torch.Generator(device=model.device).manual_seed(s) for s in seeds]
         while left > 0 and active:
             step = min(self.segment, left)
             kwargs = dict(max_new_tokens=step, pad_token_id=tok.pad_token_id, eos_token_id=eos_ids,
@@ -231,14 +232,14 @@ class _RowSampler:
     def __call__(self, input_ids, scores):
         import torch
 
-        probs = torch.softmax(scores.float() / self.temperature, dim=-1).cpu()
+        probs = torch.softmax(scores.float() / self.temperature, dim=-1)
         if self.top_p < 1:  # the nucleus: the most likely tokens until their mass reaches top_p
             ranked, order = probs.sort(dim=-1, descending=True)
             ranked[ranked.cumsum(-1) - ranked >= self.top_p] = 0
             probs = torch.zeros_like(probs).scatter(-1, order, ranked)
         picks = torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, self.rngs)])
         out = torch.full_like(scores, float("-inf"))
-        out[torch.arange(len(picks)), picks.to(scores.device)] = 0
+        out[torch.arange(len(picks), device=scores.device), picks] = 0
         return out
 
 
