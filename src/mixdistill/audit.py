@@ -1,10 +1,16 @@
-r"""Grader audit: every prediction graded three ways, and whether the study's conclusions survive the change.
+r"""Grader audit: every prediction graded four ways, whether the study's conclusions survive the change, and
+controls that show each grader can tell a right answer from junk.
 
 - `math_verify`: the pipeline's grade (the answer extracted from the response, compared by math-verify);
+- `math_verify_own`: math-verify's own extraction from the whole response (`parse` with `LatexExtractionConfig` and
+  `ExprExtractionConfig`, as open-r1 and lighteval call it), compared by math-verify;
 - `strict_boxed`: the last \boxed{} of the response equals the gold answer as a string (whitespace and
   surrounding `$` ignored), as a plain string-matching evaluation harness would grade it;
 - `checker`: the benchmark's own checker where it has one (reasoning-gym's `score_answer` on the extracted
   answer, correct at a full score); problems from files or the hub have none.
+
+Controls, per benchmark: each gold answer fed as a prediction (`\boxed{gold}`) must be correct under every grader,
+and junk (an "I don't know", an empty response, the question repeated back) must be wrong under every grader.
 
 >>> strict_boxed(r"so \boxed{ 42 }", "42"), strict_boxed(r"so \boxed{42.0}", "42"), strict_boxed("Final Answer: 42", "42")
 (True, False, False)
@@ -16,9 +22,10 @@ from collections import defaultdict
 from functools import cache
 
 from .gap import STATISTICS, average, student_gap
-from .grading import last_boxed
+from .grading import as_boxed, extract_answer, grade, last_boxed
 
-GRADERS = ("math_verify", "strict_boxed", "checker")
+GRADERS = ("math_verify", "math_verify_own", "strict_boxed", "checker")
+JUNK = ("I don't know.", "")  # and the question itself, repeated back
 EXAMPLES = 5  # disagreements kept per recipe and grader, for a reader to look at
 
 
@@ -30,6 +37,14 @@ def strict_boxed(response: str, gold: str) -> bool:
     got = last_boxed(response or "")
     want = last_boxed(gold) if "\\boxed" in gold else gold
     return got is not None and want is not None and _norm(got) == _norm(want)
+
+
+def math_verify_own(response: str, gold: str) -> bool:
+    """math-verify reading the whole response itself (no extraction of ours), against the boxed gold answer."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    pred = parse(response or "", extraction_config=[LatexExtractionConfig(), ExprExtractionConfig()])
+    return bool(pred) and bool(verify(parse(as_boxed(gold)), pred))
 
 
 @cache
@@ -47,14 +62,44 @@ def checker(prediction: dict, problem: dict) -> bool | None:
     return _score_fn(problem["task"])(prediction.get("extracted"), entry) >= 1.0
 
 
+def _verdicts(response: str, correct: bool, extracted: str | None, problem: dict) -> dict:
+    gold = str(problem["answer"])
+    return {"math_verify": bool(correct), "math_verify_own": math_verify_own(response, gold),
+            "strict_boxed": strict_boxed(response, gold), "checker": checker({"extracted": extracted}, problem)}
+
+
 def regrade(predictions: list[dict], problems: dict[str, dict]) -> list[dict]:
     """Each prediction's verdict under every grader (None: that grader does not apply)."""
-    out = []
-    for p in predictions:
-        problem = problems[p["problem_id"]]
-        out.append({"math_verify": bool(p["correct"]), "strict_boxed": strict_boxed(p.get("response"), str(p["answer"])),
-                    "checker": checker(p, problem)})
+    return [_verdicts(p.get("response") or "", p["correct"], p.get("extracted"), problems[p["problem_id"]])
+            for p in predictions]
+
+
+def controls(problems: list[dict], graders: list[str]) -> dict:
+    """benchmark -> {"gold": {grader: % correct}, "junk": {grader: % correct}, "n": problems}: gold answers as
+    predictions should score 100 under every grader, junk 0."""
+    out: dict[str, dict] = {}
+    for bench in sorted({p["benchmark"] for p in problems}):
+        rows = [p for p in problems if p["benchmark"] == bench]
+        scored = {}
+        for kind, responses in (("gold", lambda p: [as_boxed(str(p["answer"]))]),
+                                ("junk", lambda p: [*JUNK, str(p["question"])])):
+            vs = []
+            for p in rows:
+                numeric = p.get("grading") == "numeric"
+                for r in responses(p):
+                    vs.append(_verdicts(r, grade(r, str(p["answer"]), numeric_fallback=numeric).correct,
+                                        extract_answer(r, numeric)[0], p))
+            scored[kind] = {g: None if any(v[g] is None for v in vs) else round(100.0 * sum(v[g] for v in vs) / len(vs), 2)
+                            for g in graders}  # None: the grader does not apply (no checker)
+        out[bench] = {**scored, "n": len(rows)}
     return out
+
+
+def failed_controls(ctrl: dict) -> list[str]:
+    """One line per control that failed: gold answers not all correct, or junk not all wrong, under a grader."""
+    return [f"{b}: {kind} answers score {pct}% under {g} (expected {want}%)"
+            for b, c in ctrl.items() for kind, want in (("gold", 100.0), ("junk", 0.0))
+            for g, pct in c[kind].items() if pct is not None and pct != want]
 
 
 def _as_eval(predictions: list[dict], verdicts: list[dict], grader: str) -> dict:
@@ -89,8 +134,11 @@ def audit_student(predictions: dict[str, list[dict]], problems: dict[str, dict])
     stats = {g: student_gap(evals[g]) for g in graders}
     deltas = {s: {g: stats[g][s] for g in graders} for s in STATISTICS if s in stats["math_verify"]}
     survives = {s: len({(d > 0) - (d < 0) for d in by.values()}) == 1 for s, by in deltas.items()}
+    asked = {p["problem_id"] for ps in predictions.values() for p in ps}
+    ctrl = controls([problems[i] for i in sorted(asked)], graders)
     return {"graders": graders, "predictions": total, "recipes": recipes, "statistics": deltas,
             "same_sign_under_every_grader": survives,
+            "controls": ctrl, "controls_failed": failed_controls(ctrl),
             "disagree_pct": {g: round(100.0 * n / max(total, 1), 2) for g, n in disagree.items()}}
 
 

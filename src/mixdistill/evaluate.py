@@ -11,6 +11,7 @@ from .backends.base import Sampling
 from .backends.registry import get_backend
 from .config import EvalConfig, PromptConfig
 from .generate import generate_and_grade
+from .grading import grader_versions
 from .prompts import build_messages
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ def evaluate(backend, benchmarks: list[dict], cfg: EvalConfig, prompt: PromptCon
     predictions, _ = generate_and_grade(
         backend, benchmarks, lambda p: build_messages(p["question"], prompt), cfg.samples,
         Sampling(cfg.temperature, cfg.top_p, cfg.max_new_tokens, seed), lambda p: {"benchmark": p["benchmark"]})
-    return predictions, summarise(predictions)
+    return predictions, {**summarise(predictions), "grader": grader_versions()}  # an upgrade can change grades
 
 
 def make_backend(cfg: EvalConfig, base: str, model: str):

@@ -120,7 +120,7 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
     return "\n".join(L)
 
 
-GRADER_LABEL = {"math_verify": "math-verify", "strict_boxed": "strict \\boxed{} match", "checker": "benchmark checker"}
+GRADER_LABEL = {"math_verify": "math-verify", "math_verify_own": "math-verify's own extraction", "strict_boxed": "strict \\boxed{} match", "checker": "benchmark checker"}
 STAT_LABEL = {"delta_long": "Δ_Long", "delta_large": "Δ_Large", "mix_long_gain": "Mix-Long gain",
               "mix_large_gain": "Mix-Large gain"}
 
@@ -154,6 +154,11 @@ def _audit_section(student: str, a: dict | None) -> list[str]:
                      + f"; {'math-verify' if e['math_verify'] else GRADER_LABEL[g]} says correct" for r, e in found[:2]]
     if examples:
         L += ["", "Examples of disagreement (all are in `metrics/audit.json`):", ""] + [f"- {x}" for x in examples]
+    failed = a["controls_failed"]
+    L += ["", f"Controls on {len(a['controls'])} benchmarks: each gold answer fed as a prediction (`\\boxed{{gold}}`) and "
+          "three junk responses per problem (\"I don't know.\", an empty response, the question repeated back). "
+          + ("**Failed:**" if failed else "Every grader scores the gold answers 100% and the junk 0% on every benchmark.")]
+    L += [f"- **control failed**: {x}" for x in failed]
     return L
 
 

@@ -10,6 +10,7 @@ from .backends.registry import get_backend
 from .cache import GenerationCache
 from .config import PromptConfig, TeacherConfig
 from .generate import generate_and_grade
+from .grading import grader_versions
 from .prompts import build_messages
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def teach(role: str, cfg: TeacherConfig, problems: list[dict], prompt: PromptCon
         "reasons": dict(sorted(reasons.items())),
         "mean_response_words": round(sum(len(r["response"].split()) for r in records) / max(len(records), 1), 1),
         "provenance": {**backend.describe(), "sampling": sampling.__dict__, "filter": cfg.filter},
+        "grader": grader_versions(),  # rejection filtering graded with these: an upgrade can change what is kept
         "run": counts,  # how this run got its responses (generated vs cached): a run log, not a result
     }
     log.info("teacher %s: %d/%d correct (%.1f%%), kept %d responses for %d problems",

@@ -85,11 +85,19 @@ def test_registry_maps_names_and_rejects_unknown_ones():
         parse_config({"problems": {"benchmarks": {"x": {"source": "registry", "task": "math5000", "count": 1}}}})
 
 
-def test_missing_fields_and_answers_are_named(tmp_path):
+def test_missing_fields_are_named_and_rows_without_gold_skipped_once(tmp_path, caplog):
     path = tmp_path / "b.jsonl"
     path.write_text(json.dumps({"problem": "1+1", "solution": "no box here"}) + "\n")
     with pytest.raises(DataError, match="has no column\\(s\\) \\['question', 'answer'\\]; its columns: problem, solution"):
         load_source(FileSource(source="file", path=str(path), count=1), seed=0, name="b")
-    with pytest.raises(DataError, match="row 1 has no answer in 'solution' \\(format boxed\\)"):
-        load_source(FileSource(source="file", path=str(path), question_field="problem", answer_field="solution",
-                                  answer_format="boxed", count=1), seed=0, name="b")
+    rows = [{"problem": "1+1", "solution": "no box here"}, {"problem": "2+2", "solution": r"so $\boxed 4$"},
+            {"problem": "3+3", "solution": r"\boxed{}"}, {"problem": "4+4", "solution": r"\boxed{8}"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src = FileSource(source="file", path=str(path), question_field="problem", answer_field="solution",
+                     answer_format="boxed", count=5)
+    with caplog.at_level("WARNING"):
+        recs = load_source(src, seed=0, name="b")
+    assert [(r["problem_id"], r["answer"]) for r in recs] == [("b-00001", "4"), ("b-00003", "8")]
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == [f"b: skipped 2 row(s) of {path} with no answer in 'solution' (format boxed): rows 1, 3",
+                      f"b: {path} holds 2 usable problems, fewer than count=5; using all"]

@@ -3,6 +3,7 @@ repository and committed; each test module works on its own copy of it (git, DVC
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -43,6 +44,19 @@ def sh(repo, *cmd) -> str:
 
 def ran(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def _changed_stages(repo) -> dict[str, set[str]]:
+    """stage -> the deps `dvc status` says changed."""
+    p = subprocess.run(["dvc", "status", "--json"], cwd=repo, env=_env(), capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    status = json.loads(p.stdout)
+    out = {}
+    for stage, entries in status.items():
+        for entry in entries:
+            if isinstance(entry, dict) and "changed deps" in entry:
+                out.setdefault(stage.split(":")[-1], set()).update(entry["changed deps"])
+    return out
 
 
 def _build(repo: Path) -> None:

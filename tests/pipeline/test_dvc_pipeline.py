@@ -11,20 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import RECIPES, _env, ran as _ran, sh as _sh
-
-
-def _changed_stages(repo) -> dict[str, set[str]]:
-    """stage -> the deps `dvc status` says changed."""
-    p = subprocess.run(["dvc", "status", "--json"], cwd=repo, env=_env(), capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    status = json.loads(p.stdout)
-    out = {}
-    for stage, entries in status.items():
-        for entry in entries:
-            if isinstance(entry, dict) and "changed deps" in entry:
-                out.setdefault(stage.split(":")[-1], set()).update(entry["changed deps"])
-    return out
+from .conftest import RECIPES, _changed_stages, _env, ran as _ran, sh as _sh
 
 
 def _md5(path: Path) -> str:
