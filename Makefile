@@ -54,7 +54,7 @@ test: install
 # backend against vLLM's OpenAI-compatible server; fails (never skips) without vllm
 test-vllm: install-vllm
 	MIXDISTILL_REQUIRE_VLLM=1 VLLM_CPU_KVCACHE_SPACE=1 python -m pytest -q -m vllm
-	python scripts/vllm_engine_args.py --check
+	python scripts/field_snapshots.py --check vllm
 
 bench: install
 	python scripts/bench_pipeline.py --force

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from mixdistill.config import load_config
-from mixdistill.errors import EXPECTED
+from mixdistill.errors import EXPECTED, ConfigError
 from mixdistill.io import write_json
 
 log = logging.getLogger("mixdistill")
@@ -46,6 +46,8 @@ def run(main, argv=None) -> int:
         main(argv)
     except EXPECTED as exc:
         log.error("%s", exc)
+        if isinstance(exc, ConfigError):  # after `dvc exp run -S key=bad`, params.yaml keeps the bad value
+            log.error("to get back to the committed params and outputs: git checkout params.yaml && dvc checkout")
         return 2
     return 0
 

@@ -7,7 +7,11 @@ model served by vLLM or an OpenAI-compatible server shares entries.
 
 Storage: append-only JSONL, one file per teacher identity. Chunked backends save each chunk when it is done;
 streaming backends (vLLM, servers) save each response as it finishes, flushed at once and fsynced at least once a
-second. A run killed mid-write leaves at most one partial last line, which is ignored.
+second. A run killed mid-write (or a full disk) leaves at most one partial last line, possibly cut inside a
+multi-byte character. Reading never trusts a line: one that does not decode as UTF-8, parse as JSON or hold an
+entry is skipped, counted and named once (file and line numbers), and the file is compacted at once to its valid
+entries, so every cached response is reused, the next append starts on a line of its own and the warning does not
+repeat. `python -m mixdistill.cache repair FILE...` does the same by hand.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 
 from .backends.base import GenRequest, GenResult, Sampling
+from .io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +54,35 @@ class GenerationCache:
             self._load()
 
     def _load(self) -> None:
-        with self.path.open() as fh:
-            for line in fh:
-                try:
-                    rec = json.loads(line)
-                    if rec["key"] == "_identity":  # the file's header: which teacher it belongs to
-                        continue
-                    self.entries[rec["key"]] = GenResult(rec["text"], rec["finish_reason"], rec.get("tokens"),
-                                                         rec.get("reasoning"))
-                except (json.JSONDecodeError, KeyError):
-                    self.corrupt_lines += 1  # a write cut short by a kill: regenerate that entry
-        if self.corrupt_lines:
-            log.warning("%s: ignored %d incomplete line(s) left by an interrupted run", self.path, self.corrupt_lines)
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot read generation cache {self.path}: {exc.strerror}") from None
+        bad = []
+        for lineno, raw in enumerate(data.split(b"\n"), 1):
+            if not raw.strip():
+                continue
+            rec = _entry(raw)
+            if rec is None:
+                bad.append(lineno)
+            elif rec["key"] != "_identity":  # the file's header: which teacher it belongs to
+                self.entries[rec["key"]] = GenResult(rec["text"], rec["finish_reason"], rec.get("tokens"),
+                                                     rec.get("reasoning"))
+        self.corrupt_lines = len(bad)
+        if bad or (data and not data.endswith(b"\n")):
+            if bad:
+                log.warning("%s: skipped %d line(s) that hold no cache entry (line %s): cut by an interrupted write "
+                            "or not written by mixdistill; their requests are generated again, and the file is "
+                            "compacted to its %d valid entries", self.path, len(bad),
+                            ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else ""), len(self.entries))
+            self.compact()
+
+    def compact(self) -> None:
+        """Rewrite the file (atomically) with the header and every valid entry, one per line."""
+        with atomic_path(self.path) as tmp, tmp.open("w") as fh:
+            fh.write(_line({"key": "_identity", "text": json.dumps(self.identity), "finish_reason": "meta"}))
+            for key, res in self.entries.items():
+                fh.write(_line(_record(key, res)))
 
     def get(self, key: str) -> GenResult | None:
         return self.entries.get(key)
@@ -68,20 +90,20 @@ class GenerationCache:
     @contextlib.contextmanager
     def writer(self, sync_every: float = 1.0):
         """A `put(key, result)` that appends one line and flushes it; fsyncs at most every `sync_every` seconds
-        and on exit (also when the caller fails), so a kill loses at most the last second's responses."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        new_file = not self.path.exists()
-        with self.path.open("a") as fh:
-            if new_file:
-                fh.write(json.dumps({"key": "_identity", "text": json.dumps(self.identity), "finish_reason": "meta"}) + "\n")
+        and on exit (also when the caller fails), so a kill loses at most the last second's responses. An I/O error
+        (a full disk) names the cache file."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            new_file = not self.path.exists()
+            fh = self.path.open("a")
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot write generation cache {self.path}: {exc.strerror}") from None
+        with fh:
             synced = time.monotonic()
 
             def put(key: str, res: GenResult) -> None:
                 nonlocal synced
-                rec = {"key": key, "text": res.text, "finish_reason": res.finish_reason, "tokens": res.tokens}
-                if res.reasoning is not None:
-                    rec["reasoning"] = res.reasoning
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                fh.write(_line(_record(key, res)))
                 fh.flush()
                 self.entries[key] = res
                 if time.monotonic() - synced >= sync_every:
@@ -89,10 +111,52 @@ class GenerationCache:
                     synced = time.monotonic()
 
             try:
+                if new_file:
+                    fh.write(_line({"key": "_identity", "text": json.dumps(self.identity), "finish_reason": "meta"}))
                 yield put
-            finally:
                 fh.flush()
                 os.fsync(fh.fileno())
+            except OSError as exc:
+                raise OSError(exc.errno, f"cannot write generation cache {self.path}: {exc.strerror}") from None
+            finally:
+                with contextlib.suppress(OSError):  # a full disk: what was written is kept, the error above says where
+                    fh.flush()
+                    os.fsync(fh.fileno())
+
+
+def _record(key: str, res: GenResult) -> dict:
+    rec = {"key": key, "text": res.text, "finish_reason": res.finish_reason, "tokens": res.tokens}
+    if res.reasoning is not None:
+        rec["reasoning"] = res.reasoning
+    return rec
+
+
+def _line(rec: dict) -> str:
+    return json.dumps(rec, ensure_ascii=False) + "\n"
+
+
+def _entry(raw: bytes) -> dict | None:
+    """A cache line's entry, or None for a line that does not decode, parse, or hold one."""
+    try:
+        rec = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    ok = (isinstance(rec, dict) and isinstance(rec.get("key"), str) and isinstance(rec.get("text"), str)
+          and isinstance(rec.get("finish_reason"), str) and isinstance(rec.get("tokens"), (int, type(None)))
+          and isinstance(rec.get("reasoning"), (str, type(None))))
+    return rec if ok else None
+
+
+def repair(path: str | Path) -> tuple[int, int]:
+    """(valid entries kept, lines dropped) for one cache file, rewritten with its valid entries only."""
+    path = Path(path)
+    header = _entry(path.read_bytes().split(b"\n", 1)[0])
+    identity = json.loads(header["text"]) if header and header["key"] == "_identity" else {}
+    cache = GenerationCache.__new__(GenerationCache)
+    cache.identity, cache.path, cache.entries = identity, path, {}
+    cache._load()
+    cache.compact()
+    return len(cache.entries), cache.corrupt_lines
 
 
 def cached_generate(backend, requests: list[GenRequest], sampling: Sampling, cache: GenerationCache | None,
@@ -137,3 +201,22 @@ def cached_generate(backend, requests: list[GenRequest], sampling: Sampling, cac
                     done(len(idx))
     bar.close()
     return [cache.get(k) for k in keys], {"generated": generated, "cached": n_cached}
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m mixdistill.cache", description="Generation cache tools.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("repair", help="rewrite cache files with every valid entry, dropping torn or foreign lines")
+    r.add_argument("files", nargs="+")
+    args = p.parse_args(argv)
+    for f in args.files:
+        kept, dropped = repair(f)
+        log.info("%s: kept %d entries, dropped %d line(s)", f, kept, dropped)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    raise SystemExit(main())

@@ -27,13 +27,14 @@ def _jsonable(obj):
     return json.loads(json.dumps(obj, default=str))
 
 
-def load_source(src: ProblemSource, seed: int, name: str, size: int | None = None) -> list[dict]:
-    """`size` items (default src.count) from one source, ids prefixed by `name`."""
+def load_source(src: ProblemSource, seed: int, name: str, size: int | None = None, benchmark: bool = False) -> list[dict]:
+    """`size` items (default src.count) from one source, ids prefixed by `name`. A file or dataset that repeats a
+    question is refused for a benchmark (a repeated problem counts twice) and has its repeats dropped for training."""
     src = src.resolve() if src.source == "registry" else src
     size = size or src.count
     if src.source == "reasoning_gym":
         return _reasoning_gym(src, seed, name, size)
-    return _table(src, name, size)
+    return _table(src, name, size, benchmark)
 
 
 def _reasoning_gym(src: ProblemSource, seed: int, name: str, size: int) -> list[dict]:
@@ -82,16 +83,42 @@ def gold_answer(value, fmt: str) -> str | None:
     return text.strip()
 
 
-def _table(src: ProblemSource, name: str, size: int) -> list[dict]:
+def _shape_errors(rows: list[dict], q: str, a: str) -> list[str]:
+    """Rows whose question is missing, empty or not text, or whose answer field is missing or not a scalar (a list of
+    scalars is read as its first item): 'row N: why', 1-based."""
+    out = []
+    for i, row in enumerate(rows, 1):
+        question, answer = row.get(q), row.get(a, ...)
+        why = ("missing" if q not in row else "null" if question is None else
+               f"a {type(question).__name__}, not text" if not isinstance(question, str) else
+               "empty" if not question.strip() else None)
+        if why:
+            out.append(f"row {i}: {q!r} is {why}")
+        if answer is ... or isinstance(answer, dict) or (
+                isinstance(answer, (list, tuple)) and not all(isinstance(x, (str, int, float)) for x in answer)):
+            out.append(f"row {i}: {a!r} is {'missing' if answer is ... else 'not a scalar'}")
+    return out
+
+
+def _table(src: ProblemSource, name: str, size: int, benchmark: bool = False) -> list[dict]:
     revision, hub = pin(src.path, getattr(src, "revision", None), "dataset")
     rows = read_table(src.path, (src.question_field, src.answer_field), getattr(src, "split", "train"),
                       getattr(src, "subset", None), f" (problem source {name}: set question_field / answer_field)",
                       revision=revision)
+    bad = _shape_errors(rows, src.question_field, src.answer_field)
+    if bad:
+        raise DataError(f"{name}: {src.path} has {len(bad)} unusable row(s): {'; '.join(bad[:5])}"
+                        + ("; ..." if len(bad) > 5 else "") + " (fix the file, or set question_field / answer_field)")
     where = f"{src.source}:{src.path}" + (f"@{hub['commit']}" if hub.get("commit") else "")  # the commit read
-    out, no_gold = [], []
+    out, no_gold, first_row, repeats = [], [], {}, []
     for i, row in enumerate(rows):
         if len(out) == size:
             break
+        question = row[src.question_field]
+        if question in first_row:
+            repeats.append(f"row {i + 1} repeats row {first_row[question]}")
+            continue
+        first_row[question] = i + 1
         answer = gold_answer(row[src.answer_field], src.answer_format)
         if answer in (None, ""):  # e.g. MATH train rows 5342 and 5344 end with an empty \boxed{}: no gold to grade by
             no_gold.append(i + 1)
@@ -107,6 +134,12 @@ def _table(src: ProblemSource, name: str, size: int) -> list[dict]:
                 "metadata": _jsonable(row.get("metadata", {})),
             }
         )
+    if repeats and benchmark:
+        raise DataError(f"{name}: {src.path} repeats {len(repeats)} question(s): {'; '.join(repeats[:5])}"
+                        + ("; ..." if len(repeats) > 5 else "") + "; a benchmark counts each problem once: remove them")
+    if repeats:
+        log.warning("%s: dropped %d repeated question(s) of %s (%s%s); each trains once", name, len(repeats), src.path,
+                    "; ".join(repeats[:5]), "; ..." if len(repeats) > 5 else "")
     if no_gold:
         log.warning("%s: skipped %d row(s) of %s with no answer in %r (format %s): rows %s", name, len(no_gold),
                     src.path, src.answer_field, src.answer_format, ", ".join(map(str, no_gold[:20]))
@@ -131,7 +164,7 @@ def build_benchmarks(benchmarks: dict[str, ProblemSource], seed: int, train: lis
     records: list[dict] = []
     for name, src in benchmarks.items():
         # draw extra, then keep the first `size` unseen questions (generators may repeat easy items)
-        pool = load_source(src, _seed(seed, "bench", name), name, size=src.count * 2 + 8)
+        pool = load_source(src, _seed(seed, "bench", name), name, size=src.count * 2 + 8, benchmark=True)
         kept = []
         for rec in pool:
             if rec["question"] in seen:

@@ -9,7 +9,8 @@ Cases (also in docs/reliability.md):
   tokenizer with no chat template  -> ... has no chat template; use an instruct model or add chat_template.jinja
   unknown reasoning-gym task       -> unknown reasoning-gym task ...; known tasks: ...
   bad reasoning-gym config         -> reasoning-gym task ... rejected config ...
-  invalid params                   -> params.yaml is invalid (N problem(s)) (see tests/unit/test_config.py)
+  invalid params                   -> params.yaml is invalid (N problem(s)) (see tests/unit/test_config.py), then how to
+                                      get back: git checkout params.yaml && dvc checkout
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ CASES = {
     "corrupt jsonl line": lambda t, m, p: (
         ("teach", "--params", p, "--role", "long", "--problems",
          _jsonl(t / "probs.jsonl", [{"problem_id": "a", "question": "1+1", "answer": "2"}] * 3, corrupt_line=3),
-         "--out", t / "o.jsonl", "--metrics", t / "o.json"),
+         "--out", t / "o.jsonl", "--metrics", t / "o.json", "--cache", ""),
         f"{t / 'probs.jsonl'}:3: not valid JSON"),
     "benchmark record without answer": lambda t, m, p: (
         ("evaluate", "--params", p, "--base", m, "--model", m, "--benchmarks",
@@ -92,6 +93,9 @@ CASES = {
                                                                                "config": {"min_terms": 9, "max_terms": 2}}]}),
          "--train", t / "t.jsonl", "--benchmarks", t / "b.jsonl"),
         "reasoning-gym task 'chain_sum' rejected config"),
+    "invalid params": lambda t, m, p: (
+        ("problems", "--params", write_params(t / "s", seed=-1), "--train", t / "t.jsonl", "--benchmarks", t / "b.jsonl"),
+        "ERROR to get back to the committed params and outputs: git checkout params.yaml && dvc checkout"),
 }
 
 

@@ -101,3 +101,29 @@ def test_missing_fields_are_named_and_rows_without_gold_skipped_once(tmp_path, c
     warned = [r.getMessage() for r in caplog.records]
     assert warned == [f"b: skipped 2 row(s) of {path} with no answer in 'solution' (format boxed): rows 1, 3",
                       f"b: {path} holds 2 usable problems, fewer than count=5; using all"]
+
+
+def test_every_row_of_a_file_source_is_checked_and_named(tmp_path):
+    """A later row without the question, a list-valued or null question: an error naming file and rows (was a
+    KeyError or 'unhashable type: list' from the first row's check only)."""
+    rows = [{"question": "1+1", "answer": "2"}, {"answer": "3"}, {"question": ["a", "b"], "answer": "4"},
+            {"question": None, "answer": "5"}, {"question": "6+1", "answer": {"x": 7}}]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError) as err:
+        load_source(FileSource(source="file", path=str(path), count=5), seed=0, name="p")
+    assert str(err.value) == (f"p: {path} has 4 unusable row(s): row 2: 'question' is missing; row 3: 'question' is a "
+                              "list, not text; row 4: 'question' is null; row 5: 'answer' is not a scalar (fix the file, "
+                              "or set question_field / answer_field)")
+
+
+def test_repeated_questions_are_refused_in_benchmarks_and_dropped_from_training(tmp_path, caplog):
+    rows = [{"question": "1+1", "answer": "2"}, {"question": "2+2", "answer": "4"}, {"question": "1+1", "answer": "2"}]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    src = FileSource(source="file", path=str(path), count=3)
+    with pytest.raises(DataError, match=r"repeats 1 question\(s\): row 3 repeats row 1; a benchmark counts each"):
+        load_source(src, seed=0, name="b", benchmark=True)
+    with caplog.at_level("WARNING"):
+        assert [r["question"] for r in load_source(src, seed=0, name="t")] == ["1+1", "2+2"]
+    assert caplog.records[0].getMessage() == f"t: dropped 1 repeated question(s) of {path} (row 3 repeats row 1); each trains once"

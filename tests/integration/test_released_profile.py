@@ -55,7 +55,8 @@ def test_paper_released_profile_on_local_stand_ins(tmp_path):
     problems.main([*P, "--train", str(tmp_path / "train.jsonl"), "--benchmarks", str(tmp_path / "bench.jsonl")])
     for role in sets:
         teach.main([*P, "--role", role, "--problems", str(tmp_path / "train.jsonl"),
-                    "--out", str(tmp_path / f"t/{role}.jsonl"), "--metrics", str(tmp_path / f"t/{role}.json")])
+                    "--out", str(tmp_path / f"t/{role}.jsonl"), "--metrics", str(tmp_path / f"t/{role}.json"),
+                    "--cache", str(tmp_path / "cache")])
     long = read_json(tmp_path / "t/long.json")
     # keep_all: all 10 published responses kept, the wrong one too; math-verify's verdict is still reported
     assert (long["kept_responses"], long["correct"], long["reasons"]["no_answer"]) == (10, 9, 2)

@@ -48,7 +48,7 @@ def test_teachers_and_mixes(tiny_run):
 def test_teacher_with_no_correct_answer_fails_mix_naming_it(tmp_path, tiny_run):
     params = write_params(tmp_path, **{"teachers.short": {"backend": "synthetic", "style": "short", "error_rate": 1.0}})
     teach.main(["--params", str(params), "--role", "short", "--problems", str(tiny_run / "train.jsonl"),
-                "--out", str(tmp_path / "short.jsonl"), "--metrics", str(tmp_path / "short.json")])
+                "--out", str(tmp_path / "short.jsonl"), "--metrics", str(tmp_path / "short.json"), "--cache", ""])
     assert read_jsonl(tmp_path / "short.jsonl") == []
     argv = ["--params", str(params), "--recipe", "mix_long", "--hard", str(tiny_run / "teachers/long.jsonl"),
             "--easy", str(tmp_path / "short.jsonl"), "--out", str(tmp_path / "m.jsonl"), "--manifest", str(tmp_path / "m.json")]
@@ -92,7 +92,7 @@ def test_transformers_teacher_backend_on_tiny_model(tmp_path, tiny_run, tiny_mod
                                                           "filter": "keep_all"}})
     out = tmp_path / "large.jsonl"
     teach.main(["--params", str(params), "--role", "large", "--problems", str(tiny_run / "train.jsonl"),
-                "--out", str(out), "--metrics", str(tmp_path / "large.json")])
+                "--out", str(out), "--metrics", str(tmp_path / "large.json"), "--cache", str(tmp_path / "cache")])
     summary = read_json(tmp_path / "large.json")
     assert summary["requests"] == 20 and summary["provenance"]["backend"] == "transformers"
     records = read_jsonl(out)

@@ -113,7 +113,7 @@ def test_missing_api_key_variable_is_named(tmp_path, tiny_model, tiny_run, monke
     params = _openai_params(tmp_path, "http://127.0.0.1:9/v1", tiny_model)
     with pytest.raises(ValueError, match="environment variable MIXDISTILL_TEST_KEY"):
         teach.main(["--params", str(params), "--role", "short", "--problems", str(tiny_run / "train.jsonl"),
-                    "--out", str(tmp_path / "o.jsonl"), "--metrics", str(tmp_path / "o.json")])
+                    "--out", str(tmp_path / "o.jsonl"), "--metrics", str(tmp_path / "o.json"), "--cache", ""])
 
 
 def test_sigkill_mid_generation_then_resume_is_identical(tmp_path, tiny_model):

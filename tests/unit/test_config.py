@@ -98,7 +98,25 @@ CASES = [
     ("no benchmarks", _with("problems.benchmarks", {}), "problems.benchmarks: must not be empty"),
     ("bad training method", _with("train.method", "qlora"), "train.method: 'qlora' is not allowed; allowed: lora, full"),
     ("bool for int", _with("seed", True), "seed: expected an integer, got True"),
-    ("student name with dash", _with("students", {"smol-135m": DEFAULT["students"]["smollm2_135m"]}), "DVC joins matrix values with '-'"),
+    ("student name with dash", _with("students", {"smol-135m": DEFAULT["students"]["smollm2_135m"]}),
+     "students.smol-135m: student names may hold only letters, digits and '_'"),
+    ("student name with dot", _with("students", {"smol.v2": DEFAULT["students"]["smollm2_135m"]}),
+     "students.smol.v2: student names may hold only letters, digits and '_' (DVC reads '.' as a params path"),
+    ("benchmark named average", _with("problems.benchmarks", {"average": DEFAULT["problems"]["benchmarks"]["products"]}),
+     "problems.benchmarks.average: 'average' is the name of a metric the pipeline writes beside every benchmark's"),
+    ("benchmark name with dash", _with("problems.benchmarks", {"gsm-8k": DEFAULT["problems"]["benchmarks"]["products"]}),
+     "problems.benchmarks.gsm-8k: benchmark names may hold only letters, digits and '_'"),
+    ("negative seed", _with("seed", -1), "seed: -1 is out of range; allowed: [0, inf]"),
+    ("nan anywhere", _with("train.sft.learning_rate", float("nan")), "train.sft.learning_rate: nan is not a finite number"),
+    ("infinity anywhere", _with("evaluate.top_p", float("inf")), "evaluate.top_p: inf is not a finite number"),
+    ("sft number as a YAML 1.1 string", _with("train.sft.learning_rate", "5e-4"),
+     "train.sft.learning_rate: '5e-4' is read as a string by YAML 1.1 (PyYAML) but as a number by DVC; write it with a "
+     "dot and a signed exponent, e.g. 0.0005"),
+    ("sft type", _with("train.sft.per_device_train_batch_size", 2.5),
+     "train.sft.per_device_train_batch_size: 2.5 is not allowed: Input should be a valid integer (TRL"),
+    ("sft range", _with("train.sft.learning_rate", -0.1),
+     "train.sft.learning_rate: -0.1 is not allowed: Input should be greater than 0"),
+    ("sft literal", _with("train.sft.packing", "yes"), "train.sft.packing: 'yes' is not allowed: Input should be a valid boolean"),
     ("gguf student without a file", _with("students", {"s": {"source": "gguf"}}), "students.s: source gguf needs path, or package and file"),
     ("template file missing", _with("prompt.template_file", "nope.txt"), "prompt.template_file: nope.txt is not a file"),
     ("not a mapping", [1, 2], "<root>: expected a mapping, got list"),
@@ -262,3 +280,4 @@ def test_dvc_yaml_recipe_table_is_the_config_recipe_table():
     for recipe, (hard, easy, weight) in RECIPES.items():
         assert (declared[recipe]["hard"], declared[recipe]["easy"]) == (hard, easy), recipe
         assert declared[recipe]["wkey"] == (f"mix.{weight}" if isinstance(weight, str) else "seed"), recipe
+

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from email.utils import parsedate_to_datetime
@@ -29,6 +30,15 @@ from ..errors import ServerError
 from .base import GenRequest, GenResult, Sampling, collect
 
 log = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs, errors and provenance: user and password, if it holds any, replaced by ***.
+
+    >>> redact("http://me:s3cret@10.0.0.5:8000/v1"), redact("http://127.0.0.1:8000/v1")
+    ('http://***@10.0.0.5:8000/v1', 'http://127.0.0.1:8000/v1')
+    """
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", r"\1***@", url, flags=re.IGNORECASE)
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 600.0
 
@@ -80,7 +90,7 @@ class OpenAIBackend:
 
     def describe(self) -> dict:
         # the key's variable name may be recorded; its value never is
-        return {"backend": "openai", "model": self.model, "base_url": self.base_url, "api_key_env": self.api_key_env}
+        return {"backend": "openai", "model": self.model, "base_url": redact(self.base_url), "api_key_env": self.api_key_env}
 
     def client(self):
         """One SDK client (its connection pool is shared by the worker threads); retries are ours, not the SDK's."""
@@ -98,7 +108,7 @@ class OpenAIBackend:
                 "temperature": sampling.temperature, "n": 1, "seed": sampling.request_seed(req.key)}
         if sampling.temperature > 0:
             body["top_p"] = sampling.top_p
-        url = f"{self.base_url}/chat/completions"
+        url = f"{redact(self.base_url)}/chat/completions"  # for messages: a password in the URL is never shown
         last, delay = "no attempt", 0.0
         for attempt in range(self.max_retries + 1):
             if attempt:

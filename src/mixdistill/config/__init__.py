@@ -10,16 +10,18 @@ line naming its key path and what is allowed, before any stage does work:
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import functools
 import json
+import math
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, NonNegativeInt, PrivateAttr, Tag,
-                      ValidationError, ValidationInfo, create_model, field_validator, model_validator)
+                      TypeAdapter, ValidationError, ValidationInfo, create_model, field_validator, model_validator)
 
 from ..benchmarks import REGISTRY
 from ..errors import ConfigError
@@ -142,9 +144,30 @@ ProblemSource = _tagged("source", "reasoning_gym", reasoning_gym=GymSource, file
                         hf=HubSource, registry=RegistrySource)
 
 
+# what names of students and benchmarks may hold: they become DVC foreach keys and params paths (no '.'), stage
+# and file names joined with '-' (STUDENT-RECIPE-SEED), and metric keys beside the ones the pipeline writes
+NAME_RULE = re.compile(r"^[A-Za-z0-9_]+$")
+RESERVED_NAMES = ("average",)  # metrics/eval accuracy: every benchmark's, then their plain mean under this key
+
+
+def _check_names(named: dict, what: str) -> dict:
+    bad = [f".{k}: {what} names may hold only letters, digits and '_' (DVC reads '.' as a params path and the "
+           f"pipeline joins names with '-')" for k in named if not NAME_RULE.match(str(k))]
+    bad += [f".{k}: {k!r} is the name of a metric the pipeline writes beside every {what}'s; rename the {what}"
+            for k in named if str(k).lower() in RESERVED_NAMES]
+    if bad:
+        raise ValueError("\n".join(bad))
+    return named
+
+
 class ProblemsConfig(_Model):
     train: list[ProblemSource] = Field(min_length=1)
     benchmarks: dict[str, ProblemSource] = Field(min_length=1)
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _benchmark_names(cls, v):
+        return _check_names(v, "benchmark")
 
 
 # ---------------------------------------------------------------- students
@@ -213,8 +236,8 @@ class OpenAIOptions(_Model):
     backoff: float = Field(1.0, ge=0)
 
 
-def _vllm_type(spec):
-    """The annotation for one type description of vllm_engine_args.json (see scripts/vllm_engine_args.py)."""
+def _field_type(spec):
+    """The annotation for one type description of a field snapshot (see scripts/field_snapshots.py)."""
     simple = {"int": int, "float": float, "bool": bool, "str": str, "null": type(None), "dict": dict[str, Any],
               "any": Any}
     if isinstance(spec, str):
@@ -222,12 +245,12 @@ def _vllm_type(spec):
     if "literal" in spec:
         return Literal[tuple(spec["literal"])]
     if "list" in spec:
-        return list[_vllm_type(spec["list"])]
-    return Union[tuple(_vllm_type(s) for s in spec["union"])]
+        return list[_field_type(spec["list"])]
+    return Union[tuple(_field_type(s) for s in spec["union"])]
 
 
-# vLLM's EngineArgs of the pinned vLLM, written by scripts/vllm_engine_args.py (checked against the installed vLLM
-# by tests/vllm/); the pipeline sets model and seed itself, and revision / tokenizer_revision from the teacher's revision
+# vLLM's EngineArgs of the pinned vLLM, written by scripts/field_snapshots.py (checked against the installed vLLM
+# by `make test-vllm`); the pipeline sets model and seed itself, and revision / tokenizer_revision from the teacher's revision
 VLLM_FROM_TEACHER = ("revision", "tokenizer_revision")
 VLLM_ENGINE_ARGS = json.loads((Path(__file__).with_name("vllm_engine_args.json")).read_text())
 # ranges vLLM checks only when the engine starts (after a whole training run, for evaluation)
@@ -239,7 +262,7 @@ VLLMOptions = create_model(
     "VLLMOptions", __base__=_Model, __doc__="vllm.LLM engine arguments (any of vLLM's EngineArgs, typed as vLLM "
     "types them); unset ones keep vLLM's defaults. chat_template goes to LLM.chat, not the engine.",
     chat_template=(Optional[str], None),
-    **{name: (Optional[_vllm_type(spec)], _VLLM_RANGES.get(name, None))
+    **{name: (Optional[_field_type(spec)], _VLLM_RANGES.get(name, None))
        for name, spec in VLLM_ENGINE_ARGS["fields"].items() if name not in VLLM_FROM_TEACHER})
 
 
@@ -344,38 +367,64 @@ MOVED_TO_SFT = {"lr": "learning_rate", "epochs": "num_train_epochs", "batch_size
                 "packing_strategy": "packing_strategy"}
 
 
-def sft_fields() -> frozenset[str]:
-    """Field names of the installed TRL's SFTConfig, cached per TRL/transformers version (importing TRL takes
-    seconds; every stage validates the params)."""
-    from importlib.metadata import version
+# TRL's SFTConfig of the pinned TRL, written by scripts/field_snapshots.py (checked against the installed TRL by
+# tests/unit/test_config.py): every field's name and type, so train.sft is checked without importing TRL
+SFT_FIELDS = json.loads((Path(__file__).with_name("sft_fields.json")).read_text())
+# ranges TRL (or torch) checks only once training starts, seconds or hours into a run
+_SFT_RANGES = {"learning_rate": Field(gt=0), "num_train_epochs": Field(gt=0), "max_steps": Field(ge=-1),
+               "per_device_train_batch_size": Field(ge=1), "per_device_eval_batch_size": Field(ge=1),
+               "gradient_accumulation_steps": Field(ge=1), "max_length": Field(ge=1), "warmup_steps": Field(ge=0),
+               "weight_decay": Field(ge=0), "max_grad_norm": Field(ge=0), "adam_beta1": Field(ge=0, lt=1),
+               "adam_beta2": Field(ge=0, lt=1), "adam_epsilon": Field(gt=0), "logging_steps": Field(gt=0)}
 
-    key = f"trl-{version('trl')}-transformers-{version('transformers')}"
-    cache = Path(".cache") / "sft-fields" / f"{key}.json"
-    try:
-        return frozenset(json.loads(cache.read_text()))
-    except (OSError, ValueError):
-        pass
-    from trl import SFTConfig
 
-    names = sorted(f.name for f in dataclasses.fields(SFTConfig) if f.init)
+@functools.cache
+def _sft_adapter(name: str) -> TypeAdapter:
+    tp = _field_type(SFT_FIELDS["fields"][name])
+    if name in _SFT_RANGES:
+        tp = Annotated[tp, _SFT_RANGES[name]]
+    return TypeAdapter(Optional[tp] if name in _SFT_RANGES else tp, config=ConfigDict(strict=True))
+
+
+def _yaml_float(x: float) -> str:
+    """A float as YAML 1.1 reads it as a float: 0.0005, 1.0e-05 (never 1e-05, a string to PyYAML).
+
+    >>> _yaml_float(5e-4), _yaml_float(1e-5), _yaml_float(2e20)
+    ('0.0005', '1.0e-05', '2.0e+20')
+    """
+    mantissa, _, exp = repr(x).partition("e")
+    return repr(x) if not exp else f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exp}"
+
+
+def _numeric_string(value) -> bool:
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(names))
-    except OSError:
-        pass
-    return frozenset(names)
+        return isinstance(value, str) and math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def _check_sft(sft: dict) -> dict:
-    fields = sft_fields()
+    fields = SFT_FIELDS["fields"]
     problems = []
-    for key in sft:
+    for key, value in sft.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            continue  # said once, for the whole file (parse_config)
         if key in PIPELINE_OWNED:
             problems.append(f".{key}: set by the pipeline, not by params (owned: {', '.join(PIPELINE_OWNED)})")
         elif key not in fields:
             near = difflib.get_close_matches(key, sorted(fields), n=3)
             hint = f"; did you mean {', '.join(near)}?" if near else ""
             problems.append(f".{key}: not a field of TRL's SFTConfig{hint}")
+        elif _numeric_string(value) and fields[key] != "str":
+            problems.append(f".{key}: {value!r} is read as a string by YAML 1.1 (PyYAML) but as a number by DVC; "
+                            f"write it with a dot and a signed exponent, e.g. {_yaml_float(float(value))}")
+        else:
+            try:
+                _sft_adapter(key).validate_python(value)
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                problems.append(f".{key}: {value!r} is not allowed: {err['msg']} (TRL {SFT_FIELDS['trl']} "
+                                f"SFTConfig.{key}: {json.dumps(fields[key])})")
     if problems:
         raise ValueError("\n".join(problems))
     return sft
@@ -473,15 +522,20 @@ class AnalysisConfig(_Model):
 
 
 class Config(_Model):
-    seed: int
+    seed: NonNegativeInt  # every seed of the run derives from it (problems, teachers, mixes, bootstrap)
     prompt: PromptConfig
     problems: ProblemsConfig
-    students: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.]+$")], StudentConfig] = Field(min_length=1)
+    students: dict[str, StudentConfig] = Field(min_length=1)
     teachers: Teachers
     mix: MixConfig
     train: TrainConfig
     evaluate: EvalConfig
     analysis: AnalysisConfig
+
+    @field_validator("students")
+    @classmethod
+    def _student_names(cls, v):
+        return _check_names(v, "student")
 
     @field_validator("train")
     @classmethod
@@ -646,8 +700,6 @@ def _message(err: dict) -> str:
     if kind == "string_pattern_mismatch":
         if path == "train.launch":
             return f"{where}: {value!r} must start with python, accelerate or torchrun"
-        if len(err["loc"]) >= 2 and err["loc"][0] == "students":
-            return f"{where}: student names may contain only letters, digits, '_' and '.' (DVC joins matrix values with '-')"
         return f"{where}: {value!r} does not match {err['ctx']['pattern']}"
     if kind in ("too_short", "string_too_short"):
         return f"{where}: must not be empty"
@@ -657,9 +709,20 @@ def _message(err: dict) -> str:
     return f"{where}: {err['msg']}"
 
 
+def _non_finite(data, path="") -> list[str]:
+    """Every NaN or infinity (YAML .nan, .inf) in params: no setting of the pipeline or of the libraries takes one."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [f"{path or '<root>'}: {data} is not a finite number"]
+    if isinstance(data, dict):
+        return [e for k, v in data.items() for e in _non_finite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(data, list):
+        return [e for i, v in enumerate(data) for e in _non_finite(v, f"{path}[{i}]")]
+    return []
+
+
 def parse_config(data: Any, source: str = "params.yaml", root: str | Path = ".") -> Config:
     """A validated Config, or one ConfigError listing every problem. Relative paths resolve against `root`."""
-    errors: list[str] = _hash_blind_keys(data)
+    errors: list[str] = _hash_blind_keys(data) + _non_finite(data)
     try:
         cfg = Config.model_validate(data, context={"root": str(root)})
     except ValidationError as exc:
