@@ -5,7 +5,8 @@ Extraction reads the formats models of the field write, in this order (the first
    side by side at the end (`\boxed{2}, \boxed{-3}`) are one answer, `2, -3`;
 2. GSM8K's `#### N` line;
 3. an answer phrase: `Final Answer: X`, Minerva's `Final Answer: The final answer is $X$. I hope it is correct.`,
-   `The answer is X`, `Answer: X`, markdown `**Final Answer:** X` (the last one in the response);
+   `The final answer to the problem is X`, markdown `**Final Answer:** X` (the last one in the response), else
+   `The answer is X`, `Answer: X`; a value that is prose (four words, no math) is passed over;
 4. with `numeric_fallback` (GSM8K-style benchmarks), the last number.
 An answer restated after a box does not replace the box: the box is the model's committed answer.
 
@@ -35,6 +36,9 @@ _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])\s*")
 _BETWEEN_BOXES = re.compile(r"[\s$,;]*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\}|\\quad|\\qquad)[\s$,;]*)?")
 _GSM8K = re.compile(r"^####\s*(.+?)\s*$", re.MULTILINE)
 _PHRASE = re.compile(r"(?:final\s+answer|\banswer)\s*(?:\*\*)?\s*(?:is\b\s*:?|[:：])\s*(?:\*\*)?\s*", re.IGNORECASE)
+_FINAL = re.compile(r"final\s+answer(?:\s+to\s[^.:\n]{0,60}?)?\s*(?:\*\*)?\s*(?:is\b\s*:?|[:：])\s*(?:\*\*)?\s*",
+                    re.IGNORECASE)
+_PROSE = re.compile(r"^[^\d\\=$]*?(?:\b[A-Za-z]+\b[\s,]+){3,}[A-Za-z]+\b[^\d\\=$]*$")  # 4+ words, no math
 _SENTENCE_END = re.compile(r"\.(?=\s|$)")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 _PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\})\s*$")
@@ -82,10 +86,10 @@ def last_boxed(text: str) -> str | None:
     return ", ".join(c for _, _, c in parts)
 
 
-def _phrase_value(text: str) -> str | None:
+def _phrase_value(text: str, phrase: re.Pattern = _PHRASE) -> str | None:
     """The value after the last answer phrase that has one: a `$...$` (or `\\(...\\)`, `\\[...\\]`) group, else the
-    rest of the sentence on that line."""
-    for m in reversed(list(_PHRASE.finditer(text))):
+    rest of the sentence on that line, unless that is prose ("the answer is calculated by multiplying")."""
+    for m in reversed(list(phrase.finditer(text))):
         rest = text[m.end() :]
         while (again := _PHRASE.match(rest, re.search(r"^(?:the\s+)?", rest, re.I).end())) is not None:
             rest = rest[again.end() :]  # Minerva's "Final Answer: The final answer is $X$"
@@ -99,6 +103,8 @@ def _phrase_value(text: str) -> str | None:
             line = rest.split("\n", 1)[0]
             cut = _SENTENCE_END.search(line)
             value = (line[: cut.start()] if cut else line).strip().strip("*").rstrip(".,;:")
+            if _PROSE.match(value):
+                continue
         value = value.strip()
         if value:
             return value
@@ -113,7 +119,9 @@ def extract_answer(text: str, numeric_fallback: bool = False) -> tuple[str | Non
     hashes = _GSM8K.findall(text)
     if hashes:
         return hashes[-1].replace(",", ""), "gsm8k"
-    phrase = _phrase_value(text)
+    phrase = _phrase_value(text, _FINAL)  # an explicit final answer wins over a passing "the answer is"
+    if phrase is None:
+        phrase = _phrase_value(text)
     if phrase is not None:
         return phrase, "answer_phrase"
     if numeric_fallback:

@@ -82,6 +82,14 @@ FORMATS = [
     ("**Answer:** 3.5", "3.5", True, True, "before"),
     ("The final answer is 18.", "18", True, True, ""),
     ("The answer is 12.", "13", False, False, ""),
+    # real SmolLM2-135M outputs of the default run
+    ("73 - 46 = 27\n\nFinal Answer: 27\n\nExplanation:\n\nThe problem is 73 - 46 = 27, which is the final answer.", "27",
+     True, True, "before: the old grader read an empty answer after the last 'final answer'"),
+    ("225\n\nFinal Answer: 225\n\nIn this example, the answer is calculated by multiplying the numbers.", "225",
+     True, True, "a passing 'the answer is' in prose does not replace the final answer"),
+    ("10*l + 20 = 180\n10*l = 180\nl = 180 / 10\nl = 18\nThe answer is 18.", "18", True, True, "before"),
+    ("The final answer to the given math problem is 0.", "0", True, True, "before: read as 'to the given math ...'"),
+    ("The final answer to the given math problem is 0.", "-4", False, False, ""),
     # numbers as written
     (r"\boxed{\dfrac{3}{4}}", r"\frac{3}{4}", True, True, ""),
     (r"\boxed{1,200}", "1200", True, True, ""),
