@@ -127,8 +127,10 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     if live is not None:
         live.live.end()
     # FSDP / ZeRO-3 shard the weights: every rank must take part in gathering them for the save
-    sharded = world > 1 and (getattr(trainer, "is_fsdp_enabled", False) or getattr(trainer, "is_deepspeed_enabled", False))
-    state = gather_state_dict(trainer.model, trainer.accelerator) if sharded else None
+    sharding = _sharding(trainer)
+    sharded = world > 1 and sharding != "none"
+    # under DeepSpeed accelerate gathers from the engine (model_wrapped), not the module inside it
+    state = gather_state_dict(trainer.model_wrapped, trainer.accelerator) if sharded else None
     trainer.accelerator.wait_for_everyone()
     if not main:
         return None
@@ -143,6 +145,7 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     summary = {
         "resumed_from_step": int(resume_from.rsplit("-", 1)[1]) if resume_from else 0,
         "world_size": world,
+        "sharding": sharding,
         "method": cfg.method,
         "learning_rate": args.learning_rate,
         "global_batch": args.per_device_train_batch_size * args.gradient_accumulation_steps * world,
@@ -162,6 +165,13 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
              cfg.method, len(records), summary["steps"], summary["train_loss"], summary["run"]["tokens_per_second"], Path(out_dir))
     return summary
+
+
+def _sharding(trainer) -> str:
+    """How the weights are spread over the ranks: deepspeed-zeroN, fsdp, or none (one copy per rank: DDP, one process)."""
+    if getattr(trainer, "is_deepspeed_enabled", False):
+        return f"deepspeed-zero{trainer.accelerator.state.deepspeed_plugin.zero_stage}"
+    return "fsdp" if getattr(trainer, "is_fsdp_enabled", False) else "none"
 
 
 def gather_state_dict(model, accelerator=None) -> dict:
