@@ -10,7 +10,7 @@ export PATH := $(BIN):$(PATH)
 export HF_HUB_OFFLINE := $(if $(strip $(shell test -x $(BIN)/python && $(BIN)/python -m mixdistill.config hub params.yaml 2>/dev/null)),0,1)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install install-vllm repro test test-vllm bench clean-venv
+.PHONY: install install-vllm repro test test-vllm rehearse rehearse-all bench clean-venv
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,17 @@ test: install
 test-vllm: install-vllm
 	MIXDISTILL_REQUIRE_VLLM=1 VLLM_CPU_KVCACHE_SPACE=1 python -m pytest -q -m vllm
 	python scripts/field_snapshots.py --check vllm
+
+# a GPU profile's tiny twin, run end to end on CPU (python -m mixdistill.rehearse): make rehearse PROFILE=profiles/paper-qwen.yaml
+PROFILE ?= profiles/paper-qwen.yaml
+rehearse: install
+	python -m mixdistill.rehearse $(PROFILE)
+
+# every GPU profile's twin; gpu-small's evaluates through vLLM (the CPU build), the others through transformers
+GPU_PROFILES := paper-qwen paper-llama paper-released paper-released-remix
+rehearse-all: install-vllm
+	set -e; for p in $(GPU_PROFILES); do python -m mixdistill.rehearse profiles/$$p.yaml; done
+	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/gpu-small.yaml --vllm
 
 bench: install
 	python scripts/bench_pipeline.py --force

@@ -47,7 +47,7 @@ def load_gguf(path: Path):
 
 def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     revision, hub = pin(cfg.path, cfg.revision) if cfg.source != "gguf" else (None, {})
     if cfg.source == "gguf":
@@ -63,13 +63,16 @@ def import_student(cfg: StudentConfig, out_dir: str, seed: int) -> dict:
             tok = AutoTokenizer.from_pretrained(p.parent, gguf_file=p.name)
         r = cfg.random
         torch.manual_seed(seed)
-        conf = LlamaConfig(
-            vocab_size=len(tok), hidden_size=r.hidden, intermediate_size=r.intermediate,
+        config_cls, model_cls = {"llama": (LlamaConfig, LlamaForCausalLM), "qwen2": (Qwen2Config, Qwen2ForCausalLM)}[r.architecture]
+        if r.vocab_size is not None and r.vocab_size < len(tok):
+            raise DataError(f"random.vocab_size {r.vocab_size} is smaller than the tokenizer's {len(tok)} tokens")
+        conf = config_cls(
+            vocab_size=r.vocab_size or len(tok), hidden_size=r.hidden, intermediate_size=r.intermediate,
             num_hidden_layers=r.layers, num_attention_heads=r.heads, num_key_value_heads=r.kv_heads,
             tie_word_embeddings=True, max_position_embeddings=2048,
             bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
         )
-        model = LlamaForCausalLM(conf)
+        model = model_cls(conf)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model.generation_config.pad_token_id = tok.pad_token_id

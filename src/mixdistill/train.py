@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .config import PromptConfig, TrainConfig
 from .io import atomic_dir, canonical_hf_files
+from .sharding import gather_state_dict, save_weights
 from .prompts import build_messages
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,8 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
         "train_loss": round(float(result.training_loss), 4),
         "final_loss": round(float(_last_loss(trainer)), 4),
         "train_tokens": int(tokens * epochs),
-        "trainable_params": sum(p.numel() for p in trainer.model.parameters() if p.requires_grad),
+        # under ZeRO-3 each rank holds a shard: ds_numel is the whole parameter's size
+        "trainable_params": sum(getattr(p, "ds_numel", p.numel()) for p in trainer.model.parameters() if p.requires_grad),
         # timings differ between identical runs: a run log, kept out of the DVC-tracked summary by the stage
         "run": {"seconds": round(seconds, 1), "tokens_per_second": round(tokens * epochs / max(seconds, 1e-9), 1)},
     }
@@ -172,28 +174,6 @@ def _sharding(trainer) -> str:
     if getattr(trainer, "is_deepspeed_enabled", False):
         return f"deepspeed-zero{trainer.accelerator.state.deepspeed_plugin.zero_stage}"
     return "fsdp" if getattr(trainer, "is_fsdp_enabled", False) else "none"
-
-
-def gather_state_dict(model, accelerator=None) -> dict:
-    """The full, unsharded state dict of a model whose weights FSDP (1 or 2) or DeepSpeed ZeRO-3 spread over the
-    ranks, gathered to CPU for rank 0 to save. Collective: every rank must call it. Under accelerate (the trainer's
-    FSDP and ZeRO-3 paths) accelerate gathers; a model sharded by torch's own `fully_shard` (FSDP2 under torchrun)
-    is gathered by torch's distributed state-dict API, as accelerate does for FSDP2."""
-    if accelerator is not None:
-        return accelerator.get_state_dict(model)
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
-
-
-def save_weights(model, folder: str | Path, state_dict: dict | None = None) -> None:
-    """Save a model (or, for a PEFT model, its adapter) to `folder`, from a gathered full state dict where the weights
-    were sharded (`gather_state_dict`), else from the model's own weights."""
-    if state_dict is None:
-        model.save_pretrained(folder)
-    else:  # a gathered state dict holds a tied weight twice (lm_head beside the embeddings): keep one, as a plain save
-        tied = getattr(model, "all_tied_weights_keys", None) or {}
-        model.save_pretrained(folder, state_dict={k: v for k, v in state_dict.items() if k not in tied})
 
 
 def _live_logger(live_dir: str):

@@ -1,5 +1,5 @@
 """One training run of the tiny student under torch's own FSDP2 (torchrun, gloo, CPU) or in a single process, saved
-through train.py's gather-and-save. Run by tests/integration/test_distributed.py:
+through the shared gather-and-save (mixdistill.sharding). Run by tests/integration/test_distributed.py:
 
     torchrun --nproc_per_node 2 tests/integration/fsdp_worker.py --base DIR --method full --out DIR
     python tests/integration/fsdp_worker.py --base DIR --method lora --out DIR     (one process, the same global batch)
@@ -23,7 +23,7 @@ def main() -> None:
     args = p.parse_args()
     from transformers import AutoModelForCausalLM
 
-    from mixdistill.train import gather_state_dict, save_weights
+    from mixdistill.sharding import gather_state_dict, save_weights
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))

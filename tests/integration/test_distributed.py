@@ -50,7 +50,7 @@ def test_shipped_accelerate_configs_load_and_leave_batching_to_the_trainer():
 
 @pytest.mark.parametrize("method", ["full", "lora"])
 def test_fsdp2_on_two_processes_saves_what_one_process_trains(method, tmp_path, tiny_model):
-    """train.py's gather-and-save under torch's own FSDP2 (accelerate turns FSDP on CPU into DDP, so the trainer's FSDP
+    """The shared gather-and-save (mixdistill.sharding) under torch's own FSDP2 (accelerate turns FSDP on CPU into DDP, so the trainer's FSDP
     path cannot run here; this is the same gather accelerate uses for FSDP2): 2 processes, each half the global batch,
     save weights equal, within float tolerance, to one process training on the whole batch."""
     worker = ROOT / "tests" / "integration" / "fsdp_worker.py"
@@ -91,7 +91,7 @@ def test_deepspeed_zero3_trains_and_saves_what_ddp_does(method, tmp_path, tiny_p
     params.write_text(yaml.safe_dump(data))
     accelerate = Path(sys.executable).parent / "accelerate"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "DS_ACCELERATOR": "cpu"}
-    outs = {}
+    outs, summaries = {}, {}
     for name, cfg, port in (("zero3", tmp_path / "zero3.yaml", "29571"), ("ddp", ROOT / "configs/accelerate/cpu2.yaml", "29572")):
         out = tmp_path / name
         cmd = [str(accelerate), "launch", "--config_file", str(cfg), "-m", "stages.train", "--params", str(params),
@@ -101,7 +101,9 @@ def test_deepspeed_zero3_trains_and_saves_what_ddp_does(method, tmp_path, tiny_p
         assert p.returncode == 0, p.stderr[-3000:]
         summary = json.loads((tmp_path / f"{name}.json").read_text())
         assert (summary["world_size"], summary["sharding"]) == (2, "deepspeed-zero3" if name == "zero3" else "none")
-        outs[name] = out
+        outs[name], summaries[name] = out, summary
+    # the same model: ZeRO-3 counts whole parameters, not each rank's shard (it reported 74,304 of 9.8M before)
+    assert summaries["zero3"]["trainable_params"] == summaries["ddp"]["trainable_params"]
     name = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
     a, b = load_file(outs["ddp"] / name), load_file(outs["zero3"] / name)
     assert sorted(a) == sorted(b) and len(a) > 0

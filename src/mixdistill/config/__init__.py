@@ -200,6 +200,8 @@ class ProblemsConfig(_Model):
 
 
 class RandomInit(_Model):
+    architecture: Literal["llama", "qwen2"] = "llama"  # the model class (qwen2: Qwen2.5's, with q/k/v biases)
+    vocab_size: Optional[int] = Field(None, ge=1)  # the embedding's rows; null: the tokenizer's size
     layers: int = Field(2, ge=1)
     hidden: int = Field(64, ge=8)
     heads: int = Field(4, ge=1)

@@ -1,0 +1,52 @@
+"""The twins of the GPU profiles (python -m mixdistill.rehearse): derived in milliseconds here, run for real under
+`dvc repro` by `make rehearse-all` (its own step of .ci/run)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from mixdistill.config import parse_config
+from mixdistill.rehearse import TwinError, twin
+
+from ..conftest import ROOT
+
+GPU_PROFILES = ["paper-qwen", "paper-llama", "gpu-small", "paper-released", "paper-released-remix"]
+
+
+@pytest.mark.parametrize("name", GPU_PROFILES)
+def test_every_gpu_profile_has_a_valid_twin_with_the_same_graph_and_settings(name):
+    profile = yaml.safe_load((ROOT / "profiles" / f"{name}.yaml").read_text())
+    params, files, notes = twin(profile, f"profiles/{name}.yaml", ROOT)
+    cfg = parse_config(params, "twin", ROOT)
+    # what stays: seeds, recipes' weights, sft keys and their values but lengths, overrides of kept runs, the launcher
+    assert (params["seed"], params["mix"], params["train"]["seeds"]) == (profile["seed"], {
+        **profile["mix"], "released": params["mix"]["released"]}, profile["train"]["seeds"])
+    assert set(params["train"]["sft"]) == set(profile["train"]["sft"])
+    assert {k: v for k, v in params["train"]["sft"].items() if k != "max_length"} == \
+        {k: v for k, v in profile["train"]["sft"].items() if k != "max_length"}
+    assert params["train"]["launch"] == profile["train"]["launch"] and params["train"]["method"] == profile["train"]["method"]
+    assert set(params["problems"]["benchmarks"]) == set(profile["problems"]["benchmarks"])
+    # what changes: sizes, students (random, real architecture and vocabulary), teachers (stand-ins), data (packaged)
+    for s in cfg.students.values():
+        assert s.source == "random" and s.random.vocab_size in (151936, 152064, 128256) and s.random.hidden == 64
+    assert all(src.source in ("registry", "package") for src in cfg.problems.train)
+    assert all(getattr(src, "origin", "package") == "package" for src in cfg.problems.benchmarks.values())
+    methods = {cfg.train_for(s, None).method for s in cfg.students}
+    assert methods == {cfg.train_for(s, None).method for s in parse_config(profile, "p", ROOT).students}
+    for role in ("long", "short", "large", "small"):
+        rows = [json.loads(x) for x in files[f"twin/teachers/{role}.jsonl"].splitlines()]
+        assert len(rows) >= 6 and all("boxed" in list(r.values())[-1] for r in rows)
+    if "--config_file" in profile["train"]["launch"]:
+        acc = yaml.safe_load(files[profile["train"]["launch"].split()[-1]])
+        assert (acc["num_processes"], acc["use_cpu"]) == (2, True)
+    assert any(n.startswith("teachers.long:") for n in notes)
+
+
+def test_a_profile_without_a_twin_rule_is_named():
+    profile = yaml.safe_load((ROOT / "profiles" / "paper-qwen.yaml").read_text())
+    profile["students"]["qwen25_05b"]["family"] = "mistral"
+    with pytest.raises(TwinError, match="students.qwen25_05b: no twin rule for family 'mistral'; known: qwen2.5, llama3"):
+        twin(profile, "p", ROOT)
