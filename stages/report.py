@@ -5,7 +5,7 @@ from pathlib import Path
 
 from mixdistill.gap import combine
 from mixdistill.io import package_versions, read_json, read_jsonl, write_json, write_text
-from mixdistill.report import plot_gap_sizes, plot_lengths, plot_recipes, plot_tables, render_markdown
+from mixdistill.report import plot_forest, plot_gap_sizes, plot_lengths, plot_recipes, plot_tables, render_markdown
 
 from ._common import config, parser, run
 from .gap import load_evals, run_files
@@ -30,12 +30,13 @@ def main(argv=None):
     files = run_files(args.predictions, ".jsonl", cfg)
     lengths = {s: {r: [x["response_tokens"] or 0 for f in files[s][r] for x in read_jsonl(f)] for r in ev}
                for s, ev in evals.items()}  # every seed's responses
-    for name, rows in plot_tables(cfg, evals, lengths).items():
-        write_json(Path(args.plots) / f"{name}.json", rows)
-    plots = [Path(args.plots) / "recipes.png", Path(args.plots) / "lengths.png"]
-    plot_recipes(evals, str(plots[0]))
-    plot_lengths(lengths, str(plots[1]))
     gap, students = read_json(m / "gap_stats.json"), _by_name(m / "students")
+    for name, rows in plot_tables(cfg, evals, lengths, gap).items():
+        write_json(Path(args.plots) / f"{name}.json", rows)
+    plots = [Path(args.plots) / "forest.png", Path(args.plots) / "recipes.png", Path(args.plots) / "lengths.png"]
+    plot_forest(gap, str(plots[0]))
+    plot_recipes(evals, gap, str(plots[1]))
+    plot_lengths(lengths, str(plots[2]))
     sizes = Path(args.plots) / "gap_sizes.png"
     if plot_gap_sizes(gap, students, str(sizes)):
         plots.append(sizes)
@@ -45,6 +46,12 @@ def main(argv=None):
     md = render_markdown(cfg, evals, gap, _by_name(m / "teachers"), _by_name(m / "mixes"),
                          train, students, package_versions(), rel, _by_name(m / "analysis"),
                          read_json(m / "audit.json") if (m / "audit.json").exists() else None)
+    rehearsal = os.environ.get("MIXDISTILL_REHEARSAL")  # set by python -m mixdistill.rehearse in a twin's project
+    if rehearsal:
+        md = md.replace("# Mix Distillation study\n", f"# Mix Distillation study: REHEARSAL of {rehearsal}\n\n> **Rehearsal**: "
+                        "a tiny twin of this profile (random students of the real architectures and vocabularies, "
+                        "stand-in teachers, a few problems), run on CPU to check the graph and its settings. Its "
+                        "numbers measure nothing; REHEARSAL.json lists what the twin changed.\n", 1)
     write_text(args.out, md)
 
 

@@ -78,9 +78,10 @@ def _seeds(runs: list) -> list:
     return [runs] if isinstance(runs, dict) or (runs and isinstance(runs[0], dict) and "accuracy" not in runs[0]) else runs
 
 
-def paired(a: list, b: list, seed: int, resamples: int = RESAMPLES) -> dict:
+def paired(a: list, b: list | None, seed: int, resamples: int = RESAMPLES) -> dict:
     """Paired comparison of two recipes' predictions on the same problems (a minus b, in points). `a` and `b` are
-    each one run's predictions or a list of runs, one per training seed (the recipe's score is their mean).
+    each one run's predictions or a list of runs, one per training seed (the recipe's score is their mean). With `b`
+    None the statistic is `a`'s own average accuracy (`accuracy_ci`).
 
     ci95: percentile interval of a bootstrap that resamples problems with replacement within each benchmark and
     takes the plain mean over benchmarks of the per-benchmark accuracy difference (problems are the unit: with
@@ -90,7 +91,9 @@ def paired(a: list, b: list, seed: int, resamples: int = RESAMPLES) -> dict:
     that these problems and seeds detect with 80% power in a two-sided 5% test: (z_0.975 + z_0.8) * SE, the SE from
     the per-problem differences of the seed means plus each recipe's variance over seeds.
     """
-    A, B = [_by_problem(r) for r in _seeds(a)], [_by_problem(r) for r in _seeds(b)]
+    A = [_by_problem(r) for r in _seeds(a)]
+    B = [_by_problem(r) for r in _seeds(b)] if b is not None else [  # none: a recipe's own accuracy, against zero
+        {bm: {i: [False] * len(v) for i, v in probs.items()} for bm, probs in run.items()} for run in A]
     benches = sorted(A[0])
     if any(sorted(x) != benches or any(set(x[bm]) != set(A[0][bm]) for bm in benches) for x in A + B):
         raise ValueError("paired statistics need both recipes graded on the same problems")
@@ -122,6 +125,12 @@ def paired(a: list, b: list, seed: int, resamples: int = RESAMPLES) -> dict:
     se = math.sqrt(var / len(benches) ** 2 + seed_var)
     return {"ci95": [round(float(lo), 2), round(float(hi), 2)], "p_mcnemar": round(mcnemar_exact(a_only, b_only), 4),
             "discordant": [a_only, b_only], "mde80": round(100.0 * Z80 * se, 2)}
+
+
+def accuracy_ci(runs: list, seed: int) -> list[float]:
+    """95% interval of one recipe's average accuracy (points): the same stratified bootstrap over problems (and seeds)
+    as the paired differences, on the recipe alone."""
+    return paired(runs, None, seed)["ci95"]
 
 
 def combine(runs: list[dict] | dict) -> dict:
@@ -162,6 +171,8 @@ def student_gap(runs: dict[str, list[dict] | dict], predictions: dict[str, list]
     out: dict[str, float | bool] = {"train_seeds": max((len(_seeds(m)) for r, m in runs.items() if r != "base"), default=1)}
     if "base" in P:
         out["p_base"] = P["base"]
+    for r in sorted(predictions or {}):  # each recipe's average with its interval (the figures' error bars)
+        out[f"p_{r}_ci95_low"], out[f"p_{r}_ci95_high"] = accuracy_ci(predictions[r], seed)
     for hard, easy, dname in (("long", "short", "delta_long"), ("large", "small", "delta_large")):
         if hard in P and easy in P:
             out[f"p_{hard}"], out[f"p_{easy}"] = P[hard], P[easy]
@@ -196,4 +207,5 @@ def outcomes(stats: dict[str, dict]) -> dict[str, dict]:
     {'s': {'delta_long': -5.0, 'delta_long_ci95_high': 1.0, 'delta_long_ci95_low': -9.0, 'p_long': 20.0}}
     """
     keep = {f"{k}{suffix}" for k in STATISTICS for suffix in ("", "_ci95_low", "_ci95_high")}
-    return {s: {k: v for k, v in sorted(g.items()) if k in keep or k.startswith("p_")} for s, g in stats.items()}
+    return {s: {k: v for k, v in sorted(g.items()) if k in keep or (k.startswith("p_") and "_ci95_" not in k)}
+            for s, g in stats.items()}

@@ -186,36 +186,58 @@ def _analysis_section(student: str, a: dict | None) -> list[str]:
     return L
 
 
-def plot_tables(cfg: Config, evals: dict, lengths: dict) -> dict[str, list[dict]]:
-    """The data behind dvc.yaml's plot definitions, one row per bar or point, so that `dvc plots diff` overlays
-    revisions and experiments: `recipes` (accuracy per recipe and benchmark), `lengths` (mean and median response
-    tokens per recipe) and `sweep` (each mix's weight and its average accuracy: one point per experiment, so a
-    weight sweep is the overlay of its experiments)."""
+GAP_ROWS = (("delta_long", "Δ_Long (long − short CoT)"), ("delta_large", "Δ_Large (large − small teacher)"),
+            ("mix_long_gain", "Mix-Long gain"), ("mix_large_gain", "Mix-Large gain"))
+AUDIT_GRADERS = ("strict_boxed", "checker", "math_verify_own")
+
+
+def _ci(g: dict, key: str) -> dict:
+    return {"ci95_low": g.get(f"{key}_ci95_low"), "ci95_high": g.get(f"{key}_ci95_high")}
+
+
+def plot_tables(cfg: Config, evals: dict, lengths: dict, gap: dict) -> dict[str, list[dict]]:
+    """The data behind dvc.yaml's plot definitions, one row per mark, so that `dvc plots diff` overlays revisions and
+    experiments (one mark per row and revision). Every interval is the gap stage's own (metrics/gap_stats.json), not a
+    second computation:
+    `gap` (the forest: each difference with its paired 95% CI, and its value under the audit's other graders),
+    `recipe_average` (each recipe's average with its 95% CI, in the study's order), `recipes` (accuracy per recipe
+    and benchmark), `lengths` (response tokens per recipe), `sweep_long` / `sweep_large` (each mix's weight and
+    average with its CI, and its two sources' averages: a weight sweep is the overlay of its experiments)."""
     many = len(evals) > 1
-    benches = [*sorted(cfg.problems.benchmarks), "average"]
+    benches = sorted(cfg.problems.benchmarks)
 
     def name(s: str, r: str) -> str:
         return f"{s}: {LABEL[r]}" if many else LABEL[r]
 
-    recipes, sizes, sweep = [], [], []
-    for s in sorted(evals):
+    out: dict[str, list[dict]] = {k: [] for k in ("gap", "recipe_average", "recipes", "lengths", "sweep_long", "sweep_large")}
+    for si, s in enumerate(sorted(evals)):
+        g = gap.get(s, {})
         runs = [r for r in ORDER if r in evals[s]]
-        recipes += [{"student": s, "recipe": name(s, r), "benchmark": b, "bar": f"{name(s, r)} / {b}",
-                     "accuracy": evals[s][r]["accuracy"][b]} for r in runs for b in benches if b in evals[s][r]["accuracy"]]
+        for i, (key, label) in enumerate(GAP_ROWS):
+            if key in g:
+                out["gap"].append({"student": s, "statistic": f"{s}: {label}" if many else label,
+                                   "order": si * 10 + i, "value": g[key], **_ci(g, key),
+                                   **{gr: g.get(f"{key}_{gr}") for gr in AUDIT_GRADERS}})
         for r in runs:
+            out["recipe_average"].append({"student": s, "recipe": name(s, r), "order": si * 10 + ORDER.index(r),
+                                          "accuracy": evals[s][r]["accuracy"]["average"], **_ci(g, f"p_{r}")})
+            out["recipes"] += [{"student": s, "recipe": name(s, r), "order": si * 10 + ORDER.index(r), "benchmark": b,
+                                "accuracy": evals[s][r]["accuracy"][b]} for b in benches if b in evals[s][r]["accuracy"]]
             ns = lengths[s][r]
-            sizes.append({"student": s, "recipe": name(s, r), "responses": len(ns),
-                          "mean_tokens": round(sum(ns) / len(ns), 1) if ns else 0.0,
-                          "median_tokens": float(median(ns)) if ns else 0.0})
-        point = {"student": s, "mix_weight": cfg.mix.weight, "large_weight": cfg.mix.large_weight}
-        for r in ("mix_long", "mix_large"):
-            if r in evals[s]:
-                point[f"{r}_accuracy"] = evals[s][r]["accuracy"]["average"]
-        sweep.append(point)
-    return {"recipes": recipes, "lengths": sizes, "sweep": sweep}
+            out["lengths"].append({"student": s, "recipe": name(s, r), "responses": len(ns),
+                                   "mean_tokens": round(sum(ns) / len(ns), 1) if ns else 0.0,
+                                   "median_tokens": float(median(ns)) if ns else 0.0})
+        for mix, hard, easy, weight in (("mix_long", "long", "short", cfg.mix.weight),
+                                        ("mix_large", "large", "small", cfg.mix.large_weight)):
+            if mix in evals[s]:
+                out[f"sweep_{mix.split('_')[1]}"].append({
+                    "student": s, "weight": weight, "accuracy": evals[s][mix]["accuracy"]["average"],
+                    **_ci(g, f"p_{mix}"), "hard": g.get(f"p_{hard}"), "easy": g.get(f"p_{easy}")})
+    return out
 
 
-def plot_recipes(evals: dict, out: str) -> None:
+def plot_recipes(evals: dict, gap: dict, out: str) -> None:
+    """Each recipe's average accuracy with its 95% interval, in the study's order, one row of points per student."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -227,11 +249,42 @@ def plot_recipes(evals: dict, out: str) -> None:
     for i, s in enumerate(students):
         rs = [r for r in ORDER if r in evals[s]]
         xs = [ORDER.index(r) + i * width for r in rs]
-        ax.bar(xs, [evals[s][r]["accuracy"]["average"] for r in rs], width, label=s)
+        ys = [evals[s][r]["accuracy"]["average"] for r in rs]
+        ci = [(gap.get(s, {}).get(f"p_{r}_ci95_low"), gap.get(s, {}).get(f"p_{r}_ci95_high")) for r in rs]
+        err = [[y - lo if lo is not None else 0 for y, (lo, _) in zip(ys, ci)],
+               [hi - y if hi is not None else 0 for y, (_, hi) in zip(ys, ci)]]
+        ax.bar(xs, ys, width, label=s, alpha=0.75)
+        ax.errorbar(xs, ys, yerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(ORDER))], [LABEL[r] for r in ORDER], rotation=20)
-    ax.set_ylabel("average accuracy (%)")
+    ax.set_ylabel("average accuracy (%), 95% CI")
     ax.set_title("Average benchmark accuracy by training recipe")
     ax.legend()
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def plot_forest(gap: dict, out: str) -> None:
+    """The study's answer: each difference with its paired 95% CI and a zero line; faint marks: the same difference
+    under the grader audit's other graders."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(s, key, label, g) for s, g in sorted(gap.items()) for key, label in GAP_ROWS if key in g]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.2))
+    for y, (s, key, label, g) in enumerate(reversed(rows)):
+        lo, hi = g.get(f"{key}_ci95_low"), g.get(f"{key}_ci95_high")
+        if lo is not None and hi is not None:
+            ax.plot([lo, hi], [y, y], color="C0", lw=2)
+        ax.plot([g[key]], [y], "o", color="C3" if lo is not None and (lo > 0 or hi < 0) else "C0")
+        for gr in AUDIT_GRADERS:
+            if g.get(f"{key}_{gr}") is not None:
+                ax.plot([g[f"{key}_{gr}"]], [y], "|", color="grey", alpha=0.5, ms=10)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(range(len(rows)), [f"{s}: {label}" if len(gap) > 1 else label for s, _, label, _ in reversed(rows)])
+    ax.set_xlabel("accuracy difference (points), paired 95% CI; grey ticks: other graders")
+    ax.set_title("Learnability gap and mix gains (red: the interval excludes 0)")
     fig.tight_layout()
     _save(fig, out)
 
@@ -269,13 +322,17 @@ def plot_gap_sizes(gap: dict, students: dict, out: str) -> bool:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, key, title in ((axes[0], "delta_long", "Δ_Long = P_Long − P_Short"), (axes[1], "delta_large", "Δ_Large = P_Large − P_Small")):
         for family in sorted({r[1] for r in rows}):
-            pts = sorted((size, g[key]) for _, f, size, g in rows if f == family and key in g)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=family)
+            pts = sorted((size, g[key], g.get(f"{key}_ci95_low"), g.get(f"{key}_ci95_high"))
+                         for _, f, size, g in rows if f == family and key in g)
+            line = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=family)[0]
+            if all(p[2] is not None and p[3] is not None for p in pts):
+                ax.errorbar([p[0] for p in pts], [p[1] for p in pts], fmt="none", ecolor=line.get_color(), capsize=3,
+                            yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]])
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("student parameters (billions)")
         ax.set_title(title)
-    axes[0].set_ylabel("accuracy difference (points)")
+    axes[0].set_ylabel("accuracy difference (points), paired 95% CI")
     axes[0].legend()
     fig.tight_layout()
     _save(fig, out)

@@ -120,11 +120,29 @@ def test_sweep_is_the_overlay_of_its_experiments(repo):
     out = json.loads(_sh(repo, "dvc", "plots", "diff", "main", *experiments, "--json", "--targets", "mix_long_sweep"))
     (plot,) = out["data"]["mix_long_sweep"]
     points = plot["content"]["data"]["values"]
-    by_rev = {p["rev"]: (p["mix_weight"], p["mix_long_accuracy"]) for p in points}
+    by_rev = {p["rev"]: (p["weight"], p["accuracy"], p["ci95_low"], p["ci95_high"], p["hard"], p["easy"]) for p in points}
     assert set(by_rev) == {"main", *experiments}
-    assert sorted(w for w, _ in by_rev.values()) == [0.2, 1.0, 1.0]
-    gap = json.loads(_sh(repo, "git", "show", "main:metrics/gap.json"))["tiny"]
-    assert by_rev["main"] == (0.2, gap["p_mix_long"])
+    assert sorted(w[0] for w in by_rev.values()) == [0.2, 1.0, 1.0]
+    gap = json.loads(_sh(repo, "git", "show", "main:metrics/gap_stats.json"))["tiny"]  # the gap stage's own intervals
+    assert by_rev["main"] == (0.2, gap["p_mix_long"], gap["p_mix_long_ci95_low"], gap["p_mix_long_ci95_high"],
+                              gap["p_long"], gap["p_short"])
+    assert gap["p_mix_long_ci95_low"] <= gap["p_mix_long"] <= gap["p_mix_long_ci95_high"]
+    # every study plot: one mark per item and revision, revisions side by side (not a doubled row list), and the
+    # intervals are the gap stage's numbers
+    out = json.loads(_sh(repo, "dvc", "plots", "diff", "main", *experiments, "--json", "--targets", "gap_forest",
+                         "recipe_accuracy", "benchmark_accuracy"))
+    revs = {"main", *experiments}
+    for name, key, items in (("gap_forest", "statistic", 4), ("recipe_accuracy", "recipe", 7),
+                             ("benchmark_accuracy", ("recipe", "benchmark"), 14)):
+        (plot,) = out["data"][name]
+        rows = plot["content"]["data"]["values"]
+        keys = [(tuple(r[k] for k in key) if isinstance(key, tuple) else r[key], r["rev"]) for r in rows]
+        assert len(keys) == len(set(keys)) == items * len(revs), (name, keys)
+        assert "yOffset" in json.dumps(plot["content"]) and {r["rev"] for r in rows} == revs
+    forest = {r["statistic"]: r for r in out["data"]["gap_forest"][0]["content"]["data"]["values"] if r["rev"] == "main"}
+    long = forest["Δ_Long (long − short CoT)"]
+    assert (long["value"], long["ci95_low"], long["ci95_high"], long["strict_boxed"]) == (
+        gap["delta_long"], gap["delta_long_ci95_low"], gap["delta_long_ci95_high"], gap["delta_long_strict_boxed"])
     shown = json.loads(_sh(repo, "dvc", "plots", "show", "--json"))["data"]
     assert sum(name == "mix_long_sweep" for name in shown) == 1
     assert not [n for n in shown if n.endswith(".png")]  # the report's pictures are outputs, not plots
@@ -154,7 +172,7 @@ def test_pr_report_rehearsal_and_workflow(repo, tmp_path):
     assert "Full report" in md
     assert "| Δ_Long |" in md and "95% CI" in md  # the gap table with its intervals
     # every plot with both revisions overlaid, drawn to PNG beside the report for cml --publish
-    for name in ("recipe_accuracy", "response_tokens", "mix_long_sweep", "mix_large_sweep"):
+    for name in ("gap_forest", "recipe_accuracy", "benchmark_accuracy", "response_tokens", "mix_long_sweep", "mix_large_sweep"):
         assert f"**{name}** (main, workspace)\n\n![{name}](plots-diff/{name}.png)" in md, md
         assert (tmp_path / f"plots-diff/{name}.png").read_bytes()[:4] == b"\x89PNG"
     curves = re.search(r"<details><summary>Training curves \((\d+) plots\)</summary>", md)
