@@ -5,7 +5,7 @@ from pathlib import Path
 
 from mixdistill.analysis import length_stats, rank_shift, sample_responses, top_shifts
 from mixdistill.backends.hf import load_model
-from mixdistill.config import RECIPES
+from mixdistill.study import BASE, ORDER, Run
 from mixdistill.io import read_jsonl, write_json
 
 from ._common import config, log, parser, run
@@ -21,11 +21,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     cfg = config(args)
     out, base = {}, None
-    for recipe in ["base", *RECIPES]:
-        run_name = f"{args.student}-{recipe}" if recipe == "base" else f"{args.student}-{recipe}-{args.seed}"
+    for recipe in ORDER:
+        run_name = Run(args.student, recipe, None if recipe == BASE else args.seed).name
         preds = read_jsonl(Path(args.predictions) / f"{run_name}.jsonl")
         entry = {"length": length_stats(preds)}
-        if recipe != "base":
+        if recipe != BASE:
             sample = sample_responses(preds, cfg.analysis.style_samples, cfg.seed)
             base = base or load_model(args.base)
             entry["style_shift"] = top_shifts(rank_shift(base, sample, cfg.prompt), k=cfg.analysis.top_k)

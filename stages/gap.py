@@ -8,35 +8,14 @@ from mixdistill.config import Config
 from mixdistill.gap import gap_table, outcomes
 from mixdistill.errors import DataError
 from mixdistill.io import read_json, read_jsonl, write_json
+from mixdistill.study import read_runs, run_files
 
 from ._common import config, parser, run
 
 
-def run_files(folder: str | Path, suffix: str, cfg: Config) -> dict:
-    """student -> recipe -> [file per training seed, in train.seeds order], from STUDENT-base and STUDENT-RECIPE-SEED
-    files (student and recipe names hold no '-'). Files of students or seeds no longer in params, or of an earlier
-    layout without seeds (DVC leaves a removed stage's outputs in place), are not read."""
-    order = {seed: i for i, seed in enumerate(cfg.train.seeds)}
-    found: dict = {}
-    for f in Path(folder).glob(f"*-*{suffix}"):
-        student, recipe, *seed = f.name[: -len(suffix)].split("-")
-        if (recipe == "base") == bool(seed):  # the untrained student has no seed, every trained run has one
-            continue
-        rank = -1 if not seed else order.get(int(seed[0])) if seed[0].isdigit() else None
-        if student in cfg.students and rank is not None:
-            found.setdefault(student, {}).setdefault(recipe, []).append((rank, f))
-    return {s: {r: [f for _, f in sorted(fs)] for r, fs in sorted(rs.items())} for s, rs in sorted(found.items())}
-
-
-def load_evals(folder: str | Path, cfg: Config) -> dict:
-    """student -> recipe -> [metrics per training seed], from STUDENT-base.json and STUDENT-RECIPE-SEED.json."""
-    return {s: {r: [read_json(f) for f in fs] for r, fs in rs.items()}
-            for s, rs in run_files(folder, ".json", cfg).items()}
-
-
 def load_predictions(folder: str | Path, evals: dict, cfg: Config) -> dict:
     """student -> recipe -> [graded predictions per training seed], for every evaluated recipe."""
-    files = run_files(folder, ".jsonl", cfg)
+    files = run_files(folder, ".jsonl", cfg.students, cfg.train.seeds)
     out = {}
     for s, ev in evals.items():
         out[s] = {}
@@ -58,7 +37,7 @@ def main(argv=None):
     p.add_argument("--audit", required=True, help="grader audit JSON: accuracy under each grader, disagreements")
     args = p.parse_args(argv)
     cfg = config(args)
-    evals = load_evals(args.evals, cfg)
+    evals = read_runs(args.evals, cfg.students, cfg.train.seeds)
     predictions = load_predictions(args.predictions, evals, cfg)
     problems = {p["problem_id"]: p for p in read_jsonl(args.benchmarks, required=("problem_id", "question", "answer"))}
     pooled = {s: {r: [p for run in runs for p in run] for r, runs in ps.items()} for s, ps in predictions.items()}

@@ -2,7 +2,7 @@
 or, where mix.released names one, a published mixed set matched to the training problems."""
 
 from mixdistill.backends.dataset import DatasetBackend
-from mixdistill.config import RECIPES
+from mixdistill.study import RECIPES
 from mixdistill.io import read_jsonl, write_json, write_jsonl
 from mixdistill.mix import mix, released
 
@@ -20,7 +20,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     cfg = config(args)
     weight = cfg.recipe_weight(args.recipe)
-    names = RECIPES[args.recipe][:2]
+    names = (RECIPES[args.recipe].hard, RECIPES[args.recipe].easy)
     hard, easy = read_jsonl(args.hard), read_jsonl(args.easy)
     spec = cfg.mix.released.get(args.recipe)
     if spec is None:

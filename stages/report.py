@@ -6,9 +6,9 @@ from pathlib import Path
 from mixdistill.gap import combine
 from mixdistill.io import package_versions, read_json, read_jsonl, write_json, write_text
 from mixdistill.report import plot_forest, plot_gap_sizes, plot_lengths, plot_recipes, plot_tables, render_markdown
+from mixdistill.study import read_runs, run_files
 
 from ._common import config, parser, run
-from .gap import load_evals, run_files
 
 
 def _by_name(folder: Path) -> dict:
@@ -24,10 +24,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     cfg = config(args)
     m = Path(args.metrics)
-    evals = {s: {r: combine(runs) for r, runs in rs.items()} for s, rs in load_evals(m / "eval", cfg).items()}
+    evals = {s: {r: combine(runs) for r, runs in rs.items()} for s, rs in read_runs(m / "eval", cfg.students, cfg.train.seeds).items()}
     train = {s: {r: {"train_loss": round(sum(x["train_loss"] for x in runs) / len(runs), 4)} for r, runs in rs.items()}
-             for s, rs in load_evals(m / "train", cfg).items()}
-    files = run_files(args.predictions, ".jsonl", cfg)
+             for s, rs in read_runs(m / "train", cfg.students, cfg.train.seeds).items()}
+    files = run_files(args.predictions, ".jsonl", cfg.students, cfg.train.seeds)
     lengths = {s: {r: [x["response_tokens"] or 0 for f in files[s][r] for x in read_jsonl(f)] for r in ev}
                for s, ev in evals.items()}  # every seed's responses
     gap, students = read_json(m / "gap_stats.json"), _by_name(m / "students")

@@ -1,6 +1,6 @@
 """Stage teach@ROLE: one teacher's graded, filtered responses and their summary."""
 
-from mixdistill.config import ROLES
+from mixdistill.study import ROLES
 from mixdistill.io import read_jsonl, write_jsonl
 from mixdistill.teachers import teach
 

@@ -21,10 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .gap import STATISTICS
-
-LABELS = {"delta_long": "Δ_Long", "delta_large": "Δ_Large", "mix_long_gain": "Mix-Long gain",
-          "mix_large_gain": "Mix-Large gain"}
+from .study import STATISTICS
 OUTCOMES_FILE = "metrics/gap.json"
 
 
@@ -78,13 +75,13 @@ def render(table: list[dict]) -> list[str]:
     changed = [k for k in keys if len({json.dumps(r["params"].get(k), sort_keys=True) for r in table}) > 1]
     if len(table) == 1:
         changed = [k for k in keys if k.startswith("mix.")][:2]  # nothing to compare: show the weights
-    head = ["experiment", *changed, "student", "P_MixLong", *(LABELS[s] for s in STATISTICS)]
+    head = ["experiment", *changed, "student", "P_MixLong", *(st.label for st in STATISTICS)]
     body = []
     for r in table:
         for student, o in sorted(r["outcomes"].items()) or [("–", {})]:
             p = o.get("p_mix_long")
             body.append([r["name"], *(str(r["params"].get(k, "–")) for k in changed), student,
-                         "–" if p is None else f"{p:.1f}", *(_cell(o, s) for s in STATISTICS)])
+                         "–" if p is None else f"{p:.1f}", *(_cell(o, st.name) for st in STATISTICS)])
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
     return ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in [head, *body]]
 

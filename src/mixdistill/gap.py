@@ -22,7 +22,10 @@ from collections import defaultdict
 
 import numpy as np
 
-STATISTICS = ("delta_long", "delta_large", "mix_long_gain", "mix_large_gain")
+from .study import RECIPES, pure
+from .study import STATISTICS as _STATISTICS
+
+STATISTICS = tuple(s.name for s in _STATISTICS)
 Z80 = 1.959964 + 0.841621  # two-sided 5% test, 80% power
 RESAMPLES = 10_000  # bootstrap resamples: the CI's bounds move by well under 0.1 points between seeds
 
@@ -173,21 +176,25 @@ def student_gap(runs: dict[str, list[dict] | dict], predictions: dict[str, list]
         out["p_base"] = P["base"]
     for r in sorted(predictions or {}):  # each recipe's average with its interval (the figures' error bars)
         out[f"p_{r}_ci95_low"], out[f"p_{r}_ci95_high"] = accuracy_ci(predictions[r], seed)
-    for hard, easy, dname in (("long", "short", "delta_long"), ("large", "small", "delta_large")):
-        if hard in P and easy in P:
-            out[f"p_{hard}"], out[f"p_{easy}"] = P[hard], P[easy]
-            out[dname] = delta(P[hard], P[easy])
-            out[f"{dname}_noise95"] = noise95(evals[hard], evals[easy])
-            out[f"{dname}_beyond_noise"] = abs(out[dname]) > out[f"{dname}_noise95"]
-            _add_paired(out, dname, predictions, hard, easy, seed)
-    for mix_name, hard, easy in (("mix_long", "long", "short"), ("mix_large", "large", "small")):
-        if mix_name in P and hard in P and easy in P:
+    for st in _STATISTICS:  # the study's differences: a pair's two single-teacher recipes, or a mix over its better source
+        if st.b is not None:
+            hard, easy = st.a, st.b
+            if hard in P and easy in P:
+                out[f"p_{hard}"], out[f"p_{easy}"] = P[hard], P[easy]
+                out[st.name] = delta(P[hard], P[easy])
+                out[f"{st.name}_noise95"] = noise95(evals[hard], evals[easy])
+                out[f"{st.name}_beyond_noise"] = abs(out[st.name]) > out[f"{st.name}_noise95"]
+                _add_paired(out, st.name, predictions, hard, easy, seed)
+            continue
+        mix = RECIPES[st.a]
+        hard, easy = pure(mix.hard, mix.easy, "hard"), pure(mix.hard, mix.easy, "easy")
+        if st.a in P and hard in P and easy in P:
             best = hard if P[hard] >= P[easy] else easy
-            out[f"p_{mix_name}"] = P[mix_name]
-            out[f"{mix_name}_gain"] = delta(P[mix_name], P[best])
-            out[f"{mix_name}_gain_noise95"] = noise95(evals[mix_name], evals[best])
-            out[f"{mix_name}_gain_beyond_noise"] = abs(out[f"{mix_name}_gain"]) > out[f"{mix_name}_gain_noise95"]
-            _add_paired(out, f"{mix_name}_gain", predictions, mix_name, best, seed)
+            out[f"p_{st.a}"] = P[st.a]
+            out[st.name] = delta(P[st.a], P[best])
+            out[f"{st.name}_noise95"] = noise95(evals[st.a], evals[best])
+            out[f"{st.name}_beyond_noise"] = abs(out[st.name]) > out[f"{st.name}_noise95"]
+            _add_paired(out, st.name, predictions, st.a, best, seed)
     return out
 
 

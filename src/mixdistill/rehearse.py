@@ -118,7 +118,8 @@ def _accelerate_config(text: str) -> dict:
 
 def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tuple[dict, dict[str, str], list[str]]:
     """(params, files to write in the twin's project, notes) for a profile. `root` holds the project's configs."""
-    from .config import RECIPES, ROLES, parse_config
+    from .config import parse_config
+    from .study import RECIPES, ROLES
     from .problems import build_train, gold_answer, packaged_file
 
     parse_config(profile, profile_name, root)  # the profile itself must be valid first
@@ -174,8 +175,7 @@ def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tu
         notes.append(f"teachers.{role}: {t['backend']} {t.get('model')} -> a stand-in answering from the reference "
                      f"solutions ({'in long-CoT form' if role == 'long' else 'as written'})")
     for recipe, rel in p["mix"].get("released", {}).items():
-        hard, easy = ("long", "short") if recipe == "mix_long" else ("large", "small")
-        w = p["mix"]["weight"] if recipe == "mix_long" else p["mix"]["large_weight"]
+        hard, easy, w = RECIPES[recipe].hard, RECIPES[recipe].easy, p["mix"][RECIPES[recipe].weight]
         qc, rc = rel.get("question_column", "question"), rel.get("response_column", "response")
         src = {role: [json.loads(x) for x in files[f"twin/teachers/{role}.jsonl"].splitlines()] for role in (hard, easy)}
         n = len(src[hard])

@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from statistics import median
 
-from .config import RECIPES, Config
+from .config import Config
+from .study import LABEL, MIX_RECIPES, ORDER, RECIPES, STATISTICS, pure
 from .gap import RESAMPLES
 from .io import atomic_path
 
-ORDER = ["base", *RECIPES]
-LABEL = {"base": "Base (untrained)", "long": "Long CoT", "short": "Short CoT", "large": "Large teacher",
-         "small": "Small teacher", "mix_long": "Mix-Long", "mix_large": "Mix-Large"}
 
 
 def _fmt(x, signed=False) -> str:
@@ -121,8 +119,7 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
 
 
 GRADER_LABEL = {"math_verify": "math-verify", "math_verify_own": "math-verify's own extraction", "strict_boxed": "strict \\boxed{} match", "checker": "benchmark checker"}
-STAT_LABEL = {"delta_long": "Δ_Long", "delta_large": "Δ_Large", "mix_long_gain": "Mix-Long gain",
-              "mix_large_gain": "Mix-Large gain"}
+STAT_LABEL = {st.name: st.label for st in STATISTICS}
 
 
 def _audit_section(student: str, a: dict | None) -> list[str]:
@@ -186,8 +183,7 @@ def _analysis_section(student: str, a: dict | None) -> list[str]:
     return L
 
 
-GAP_ROWS = (("delta_long", "Δ_Long (long − short CoT)"), ("delta_large", "Δ_Large (large − small teacher)"),
-            ("mix_long_gain", "Mix-Long gain"), ("mix_large_gain", "Mix-Large gain"))
+GAP_ROWS = tuple((st.name, st.caption) for st in STATISTICS)
 AUDIT_GRADERS = ("strict_boxed", "checker", "math_verify_own")
 
 
@@ -227,12 +223,12 @@ def plot_tables(cfg: Config, evals: dict, lengths: dict, gap: dict) -> dict[str,
             out["lengths"].append({"student": s, "recipe": name(s, r), "responses": len(ns),
                                    "mean_tokens": round(sum(ns) / len(ns), 1) if ns else 0.0,
                                    "median_tokens": float(median(ns)) if ns else 0.0})
-        for mix, hard, easy, weight in (("mix_long", "long", "short", cfg.mix.weight),
-                                        ("mix_large", "large", "small", cfg.mix.large_weight)):
-            if mix in evals[s]:
-                out[f"sweep_{mix.split('_')[1]}"].append({
-                    "student": s, "weight": weight, "accuracy": evals[s][mix]["accuracy"]["average"],
-                    **_ci(g, f"p_{mix}"), "hard": g.get(f"p_{hard}"), "easy": g.get(f"p_{easy}")})
+        for mix in (RECIPES[m] for m in MIX_RECIPES):
+            if mix.name in evals[s]:
+                out.setdefault(f"sweep_{mix.name.removeprefix('mix_')}", []).append({
+                    "student": s, "weight": cfg.recipe_weight(mix.name), "accuracy": evals[s][mix.name]["accuracy"]["average"],
+                    **_ci(g, f"p_{mix.name}"), "hard": g.get(f"p_{pure(mix.hard, mix.easy, 'hard')}"),
+                    "easy": g.get(f"p_{pure(mix.hard, mix.easy, 'easy')}")})
     return out
 
 

@@ -16,10 +16,12 @@ from filelock import FileLock
 
 from ..conftest import copy_project, write_params
 
-RECIPES = ["long", "short", "large", "small", "mix_long", "mix_large"]
+from mixdistill.study import RECIPES as _RECIPES, ROLES
+
+RECIPES = list(_RECIPES)
 ALL = (
     {"problems", "student@tiny", "analyze@tiny", "gap", "report"}
-    | {f"teach@{r}" for r in ("long", "short", "large", "small")}
+    | {f"teach@{r}" for r in ROLES}
     | {f"mix@{r}" for r in RECIPES}
     | {f"train@tiny-{r}-0" for r in RECIPES}
     | {f"evaluate@tiny-{r}-0" for r in RECIPES} | {"evaluate_base@tiny"}

@@ -78,7 +78,7 @@ CASES = [
      "problems.train[0].answer_format: 'latex' is not allowed; allowed: plain, boxed, gsm8k"),
     ("registry source with an unknown key", _with("problems.train", [{"source": "registry", "task": "gsm8k", "count": 3,
                                                                        "colum": "q"}]),
-     "problems.train[0].colum: unknown key; allowed: source, task, count, question_field, answer_field"),
+     "problems.train[0].colum: unknown key; allowed: source, task, count, origin, question_field, answer_field"),
     ("file source without path", _with("problems.train", [{"source": "file", "count": 3}]), "problems.train[0].path: required for file"),
     ("config on a file source", _with("problems.train", [{"source": "file", "path": "x.jsonl", "count": 3, "config": {}}]),
      "problems.train[0].config: unknown key"),
@@ -268,16 +268,3 @@ def test_hub_revision_resolves_offline_from_the_cache(tmp_path, monkeypatch):
     assert hub.resolve("org/set", "d" * 40, "dataset") == "d" * 40  # a commit names itself
     assert hub.pin("org/set", "main", "dataset") == ("c" * 40, {"revision": "main", "commit": "c" * 40})
     assert hub.pin(str(tmp_path), "main") == (None, {})  # a local folder: loaded as it is, nothing recorded
-
-
-def test_dvc_yaml_recipe_table_is_the_config_recipe_table():
-    """dvc.yaml's vars.recipes (what its matrices expand) restates config.RECIPES (what the stages read): the same
-    recipes in the same order, each with the same teacher pair and the params key that holds its weight."""
-    from mixdistill.config import RECIPES
-
-    (declared,) = [v["recipes"] for v in yaml.safe_load((ROOT / "dvc.yaml").read_text())["vars"] if "recipes" in v]
-    assert list(declared) == list(RECIPES)
-    for recipe, (hard, easy, weight) in RECIPES.items():
-        assert (declared[recipe]["hard"], declared[recipe]["easy"]) == (hard, easy), recipe
-        assert declared[recipe]["wkey"] == (f"mix.{weight}" if isinstance(weight, str) else "seed"), recipe
-

@@ -25,19 +25,7 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Discriminator, Fiel
 
 from ..benchmarks import PACKAGED, REGISTRY
 from ..errors import ConfigError
-
-ROLES = ("long", "short", "large", "small")
-# recipe -> (hard teacher, easy teacher, its weight: the mix.* key holding it, or a fixed 1.0 (all hard) / 0.0)
-RECIPES = {
-    "long": ("long", "short", 1.0),
-    "short": ("long", "short", 0.0),
-    "large": ("large", "small", 1.0),
-    "small": ("large", "small", 0.0),
-    "mix_long": ("long", "short", "weight"),
-    "mix_large": ("large", "small", "large_weight"),
-}
-MIX_RECIPES = tuple(r for r, (_, _, w) in RECIPES.items() if isinstance(w, str))
-
+from ..study import MIX_RECIPES, RECIPES, ROLES
 
 class _Model(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
@@ -593,7 +581,7 @@ class Config(_Model):
 
     def recipe_weight(self, recipe: str) -> float:
         """Fraction of a recipe's examples taken from its pair's hard teacher."""
-        weight = RECIPES[recipe][2]
+        weight = RECIPES[recipe].weight
         return getattr(self.mix, weight) if isinstance(weight, str) else weight
 
     def teacher(self, role: str):

@@ -16,7 +16,8 @@ from __future__ import annotations
 import sys
 
 from ..hub import is_hub, is_pinned
-from . import RECIPES, Config, ConfigError, HubSource, RegistrySource, load_config
+from ..study import RECIPES, ROLES
+from . import Config, ConfigError, HubSource, RegistrySource, load_config
 
 
 def check_training(cfg: Config) -> list[str]:
@@ -45,7 +46,7 @@ def hub_artefacts(cfg: Config) -> list[tuple[str, str, str | None]]:
     for name, st in cfg.students.items():
         if getattr(st, "package", "") == "" and is_hub(getattr(st, "path", "")):
             found.append((f"students.{name}", st.path, st.revision))
-    for role in ("long", "short", "large", "small"):
+    for role in ROLES:
         t = cfg.teacher(role)
         if t.backend in ("transformers", "vllm", "dataset") and is_hub(t.model):
             found.append((f"teachers.{role}", t.model, t.revision))
