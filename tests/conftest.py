@@ -68,8 +68,14 @@ def tiny_run(tmp_path_factory, tiny_params, tiny_model) -> Path:
     return d
 
 
+def copy_plot_templates(dest: Path) -> None:
+    """The custom Vega-Lite templates dvc.yaml's plots use (.dvc/plots/), after `dvc init` made dest/.dvc."""
+    shutil.copytree(ROOT / ".dvc" / "plots", dest / ".dvc" / "plots", dirs_exist_ok=True)
+
+
 def copy_project(dest: Path) -> None:
-    """The files a DVC run needs: dvc.yaml, stages/, src/, configs/ (the prompt file)."""
+    """The files a DVC run needs: dvc.yaml, stages/, src/, configs/ (the prompt file); after `dvc init`, also
+    copy_plot_templates."""
     shutil.copy(ROOT / "dvc.yaml", dest / "dvc.yaml")
     shutil.copytree(ROOT / "configs", dest / "configs")
     shutil.copytree(ROOT / "stages", dest / "stages", ignore=shutil.ignore_patterns("__pycache__"))

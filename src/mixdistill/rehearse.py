@@ -248,6 +248,7 @@ def run(profile_path: str, out: str | None = None, vllm: bool = False) -> dict:
     if not (project / ".git").exists():
         sh("git", "init", "-q", "-b", "main")
         sh("dvc", "init", "-q")
+    shutil.copytree(root / ".dvc" / "plots", project / ".dvc" / "plots", dirs_exist_ok=True)  # the plot templates
     sh("git", "add", "-A")
     sh("git", "commit", "-qm", f"rehearsal twin of {profile_path}", "--allow-empty")
     t = time.time()

@@ -9,6 +9,7 @@ Cases (also in docs/reliability.md):
   tokenizer with no chat template  -> ... has no chat template; use an instruct model or add chat_template.jinja
   unknown reasoning-gym task       -> unknown reasoning-gym task ...; known tasks: ...
   bad reasoning-gym config         -> reasoning-gym task ... rejected config ...
+  max_new_tokens past the context  -> ... exceeds the model's context of N tokens (before any decoding)
   invalid params                   -> params.yaml is invalid (N problem(s)) (see tests/unit/test_config.py), then how to
                                       get back: git checkout params.yaml && dvc checkout
 """
@@ -93,6 +94,11 @@ CASES = {
                                                                                "config": {"min_terms": 9, "max_terms": 2}}]}),
          "--train", t / "t.jsonl", "--benchmarks", t / "b.jsonl"),
         "reasoning-gym task 'chain_sum' rejected config"),
+    "max_new_tokens past the model's context": lambda t, m, p: (
+        ("evaluate", "--params", write_params(t / "ctx", **{"evaluate.max_new_tokens": 5000}), "--base", m, "--model", m,
+         "--benchmarks", _jsonl(t / "b.jsonl", [_bench(0)]), "--predictions", t / "p.jsonl", "--metrics", t / "m.json"),
+        "plus max_tokens 5000 exceeds the model's context of 2048 tokens; lower the teacher's max_tokens or "
+        "evaluate.max_new_tokens"),
     "invalid params": lambda t, m, p: (
         ("problems", "--params", write_params(t / "s", seed=-1), "--train", t / "t.jsonl", "--benchmarks", t / "b.jsonl"),
         "ERROR to get back to the committed params and outputs: git checkout params.yaml && dvc checkout"),

@@ -23,7 +23,7 @@ import pytest
 from mixdistill.io import read_json, read_jsonl
 from stages import evaluate, problems, student, teach
 
-from ..conftest import copy_project, write_params
+from ..conftest import copy_plot_templates, copy_project, write_params
 from ..pipeline.test_dvc_pipeline import _env, _ran, _sh
 from .test_teacher_backends import _free_port
 
@@ -65,6 +65,7 @@ def repo(tmp_path_factory, teacher_model):
     })
     _sh(repo, "git", "init", "-q", "-b", "main")
     _sh(repo, "dvc", "init", "-q")
+    copy_plot_templates(repo)
     _sh(repo, "git", "add", "-A")
     _sh(repo, "git", "commit", "-qm", "project")
     out = _sh(repo, "dvc", "repro", "evaluate@tiny-long-0")

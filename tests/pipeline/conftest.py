@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from ..conftest import copy_project, write_params
+from ..conftest import copy_plot_templates, copy_project, write_params
 
 from mixdistill.study import RECIPES as _RECIPES, ROLES
 
@@ -67,6 +67,7 @@ def _build(repo: Path) -> None:
     write_params(repo, **{"train.sft.learning_rate": 0.05})  # strong enough that a new mix changes the tiny student's outputs
     sh(repo, "git", "init", "-q", "-b", "main")
     sh(repo, "dvc", "init", "-q")
+    copy_plot_templates(repo)
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "project")
     out = sh(repo, "dvc", "repro")

@@ -143,6 +143,12 @@ class TransformersBackend:
         model, tok = self._load()
         prompts = [tok.apply_chat_template(list(r.messages), tokenize=False, add_generation_prompt=True) for r in requests]
         prompt_ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        limit = getattr(model.config, "max_position_embeddings", None)
+        longest = max((len(ids) for ids in prompt_ids), default=0)
+        if limit and longest + sampling.max_tokens > limit:  # refused before any decoding, not after a long batch
+            raise DataError(f"{self.model_path}: the longest prompt ({longest} tokens) plus max_tokens "
+                            f"{sampling.max_tokens} exceeds the model's context of {limit} tokens; lower the "
+                            "teacher's max_tokens or evaluate.max_new_tokens")
         order = sorted(range(len(prompts)), key=lambda i: (-len(prompt_ids[i]), i))
         results: list[GenResult | None] = [None] * len(prompts)
         eos_ids = _eos_ids(model, tok)

@@ -82,7 +82,9 @@ def paper_prompt(root: str | Path = ".") -> PromptConfig:
 
 
 class _Source(_Model):
-    count: int = Field(ge=1)  # not "size": DVC's run-cache ignores keys named size
+    # not "size": DVC's run-cache ignores keys named size; at most a million (the paper trains on 7,500): a typo
+    # such as 1e9 would otherwise fill the memory before any message
+    count: int = Field(ge=1, le=1_000_000)
 
 
 class GymSource(_Source):
