@@ -236,7 +236,7 @@ def test_evaluate_gap_report(tmp_path, tiny_params, tiny_model, tiny_run):
         assert (tmp_path / "plots" / png).read_bytes()[:4] == b"\x89PNG"
     # the data of dvc.yaml's plots; every interval is the gap stage's own number, not a second computation
     forest = {r["statistic"]: r for r in read_json(tmp_path / "plots/gap.json")}
-    long = forest["Δ_Long (long − short CoT)"]
+    long = forest["Δ_Long (Long CoT − Short CoT)"]
     assert (long["value"], long["ci95_low"], long["ci95_high"], long["checker"]) == (
         g["delta_long"], g["delta_long_ci95_low"], g["delta_long_ci95_high"], g["delta_long_checker"])
     avg = {r["recipe"]: r for r in read_json(tmp_path / "plots/recipe_average.json")}

@@ -140,7 +140,7 @@ def test_sweep_is_the_overlay_of_its_experiments(repo):
         assert len(keys) == len(set(keys)) == items * len(revs), (name, keys)
         assert "yOffset" in json.dumps(plot["content"]) and {r["rev"] for r in rows} == revs
     forest = {r["statistic"]: r for r in out["data"]["gap_forest"][0]["content"]["data"]["values"] if r["rev"] == "main"}
-    long = forest["Δ_Long (long − short CoT)"]
+    long = forest["Δ_Long (Long CoT − Short CoT)"]
     assert (long["value"], long["ci95_low"], long["ci95_high"], long["strict_boxed"]) == (
         gap["delta_long"], gap["delta_long_ci95_low"], gap["delta_long_ci95_high"], gap["delta_long_strict_boxed"])
     shown = json.loads(_sh(repo, "dvc", "plots", "show", "--json"))["data"]
