@@ -22,7 +22,7 @@ from collections import defaultdict
 from functools import cache
 
 from .gap import STATISTICS, average, student_gap
-from .grading import as_boxed, extract_answer, grade, last_boxed
+from .grading import as_boxed, grade, last_boxed
 
 GRADERS = ("math_verify", "math_verify_own", "strict_boxed", "checker")
 JUNK = ("I don't know.", "")  # and the question itself, repeated back
@@ -87,8 +87,8 @@ def controls(problems: list[dict], graders: list[str]) -> dict:
             for p in rows:
                 numeric = p.get("grading") == "numeric"
                 for r in responses(p):
-                    vs.append(_verdicts(r, grade(r, str(p["answer"]), numeric_fallback=numeric).correct,
-                                        extract_answer(r, numeric)[0], p))
+                    g = grade(r, str(p["answer"]), numeric_fallback=numeric)  # extracts, as for a prediction
+                    vs.append(_verdicts(r, g.correct, g.extracted, p))
             scored[kind] = {g: None if any(v[g] is None for v in vs) else round(100.0 * sum(v[g] for v in vs) / len(vs), 2)
                             for g in graders}  # None: the grader does not apply (no checker)
         out[bench] = {**scored, "n": len(rows)}

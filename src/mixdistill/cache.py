@@ -77,10 +77,14 @@ class GenerationCache:
                             ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else ""), len(self.entries))
             self.compact()
 
+    def _header(self) -> str:
+        """The file's first line: which teacher identity its entries belong to."""
+        return _line({"key": "_identity", "text": json.dumps(self.identity), "finish_reason": "meta"})
+
     def compact(self) -> None:
         """Rewrite the file (atomically) with the header and every valid entry, one per line."""
         with atomic_path(self.path) as tmp, tmp.open("w") as fh:
-            fh.write(_line({"key": "_identity", "text": json.dumps(self.identity), "finish_reason": "meta"}))
+            fh.write(self._header())
             for key, res in self.entries.items():
                 fh.write(_line(_record(key, res)))
 
@@ -112,7 +116,7 @@ class GenerationCache:
 
             try:
                 if new_file:
-                    fh.write(_line({"key": "_identity", "text": json.dumps(self.identity), "finish_reason": "meta"}))
+                    fh.write(self._header())
                 yield put
                 fh.flush()
                 os.fsync(fh.fileno())

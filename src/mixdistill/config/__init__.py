@@ -596,20 +596,23 @@ class Config(_Model):
 _HASH_BLIND = ("size", "nfiles")  # DVC leaves these keys out of the run-cache hash (treeverse/dvc#10296)
 
 
-def _hash_blind_keys(data, path="") -> list[str]:
-    found = []
+def _nodes(data, path: str = ""):
+    """(key path, mapping key or None, value) of every value below `data`, depth first, parents before children."""
     if isinstance(data, dict):
         for k, v in data.items():
             p = f"{path}.{k}" if path else str(k)
-            if k in _HASH_BLIND:
-                found.append(f"{p}: keys named {' or '.join(_HASH_BLIND)} are invisible to DVC's run-cache "
-                             "(treeverse/dvc#10296), so a change would silently restore stale outputs; rename it "
-                             "(problem sources use count)")
-            found += _hash_blind_keys(v, p)
+            yield p, k, v
+            yield from _nodes(v, p)
     elif isinstance(data, list):
         for i, v in enumerate(data):
-            found += _hash_blind_keys(v, f"{path}[{i}]")
-    return found
+            yield f"{path}[{i}]", None, v
+            yield from _nodes(v, f"{path}[{i}]")
+
+
+def _hash_blind_keys(data) -> list[str]:
+    return [f"{p}: keys named {' or '.join(_HASH_BLIND)} are invisible to DVC's run-cache (treeverse/dvc#10296), so "
+            "a change would silently restore stale outputs; rename it (problem sources use count)"
+            for p, k, _ in _nodes(data) if k in _HASH_BLIND]
 
 
 def _unwrap(tp) -> tuple[Any, list, dict]:
@@ -727,15 +730,10 @@ def _message(err: dict) -> str:
     return f"{where}: {err['msg']}"
 
 
-def _non_finite(data, path="") -> list[str]:
+def _non_finite(data) -> list[str]:
     """Every NaN or infinity (YAML .nan, .inf) in params: no setting of the pipeline or of the libraries takes one."""
-    if isinstance(data, float) and not math.isfinite(data):
-        return [f"{path or '<root>'}: {data} is not a finite number"]
-    if isinstance(data, dict):
-        return [e for k, v in data.items() for e in _non_finite(v, f"{path}.{k}" if path else str(k))]
-    if isinstance(data, list):
-        return [e for i, v in enumerate(data) for e in _non_finite(v, f"{path}[{i}]")]
-    return []
+    return [f"{p or '<root>'}: {v} is not a finite number" for p, _, v in [("", None, data), *_nodes(data)]
+            if isinstance(v, float) and not math.isfinite(v)]
 
 
 def parse_config(data: Any, source: str = "params.yaml", root: str | Path = ".") -> Config:
