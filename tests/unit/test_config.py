@@ -33,31 +33,31 @@ def _with(path: str, value, delete=False):
 OPENAI = {"backend": "openai", "model": "m", "options": {"base_url": "http://127.0.0.1:8000/v1"}}
 CASES = [
     # (description, params, expected fragment of the one error message)
-    ("weight above 1", _with("mix.weight", 1.5), "mix.weight: 1.5 is out of range; allowed: [0, 1]"),
-    ("weight below 0", _with("mix.large_weight", -0.1), "mix.large_weight: -0.1 is out of range; allowed: [0, 1]"),
-    ("weight wrong type", _with("mix.weight", "high"), "mix.weight: expected a number, got 'high'"),
-    ("mix unit", _with("mix.unit", "words"), "mix.unit: 'words' is not allowed; allowed: examples, tokens"),
+    ("weight above 1", _with("mix.weight", 1.5), "mix.weight: Input should be less than or equal to 1, got 1.5"),
+    ("weight below 0", _with("mix.large_weight", -0.1), "mix.large_weight: Input should be greater than or equal to 0, got -0.1"),
+    ("weight wrong type", _with("mix.weight", "high"), "mix.weight: Input should be a valid number, got 'high'"),
+    ("mix unit", _with("mix.unit", "words"), "mix.unit: Input should be 'examples' or 'tokens', got 'words'"),
     ("repeated seed", _with("train.seeds", [0, 1, 0]), "train.seeds: [0, 1, 0] repeats a seed"),
     ("no seed", _with("train.seeds", []), "train.seeds"),
-    ("negative seed", _with("train.seeds", [-1]), "train.seeds[0]: -1 is out of range; allowed: [0, inf]"),
+    ("negative seed", _with("train.seeds", [-1]), "train.seeds[0]: Input should be greater than or equal to 0, got -1"),
     ("unknown teacher role", _with("teachers.huge", {"backend": "synthetic", "style": "long"}),
      "teachers.huge: unknown key; allowed: long, short, large, small"),
     ("unknown backend", _with("teachers.long", {"backend": "gpt5", "model": "x"}),
      "teachers.long.backend: 'gpt5' is not allowed; allowed: synthetic, transformers, openai, vllm, dataset"),
-    ("no backend", _with("teachers.long", {"model": "x"}), "teachers.long.backend: missing; dvc.yaml tracks this key, so the params file must set it; allowed: synthetic"),
-    ("synthetic without style", _with("teachers.short", {"backend": "synthetic"}), "teachers.short.style: required for synthetic"),
-    ("real backend without model", _with("teachers.large", {"backend": "vllm"}), "teachers.large.model: required for vllm"),
+    ("no backend", _with("teachers.long", {"model": "x"}), "teachers.long.backend: missing; allowed: synthetic, transformers"),
+    ("synthetic without style", _with("teachers.short", {"backend": "synthetic"}), "teachers.short.style: Field required"),
+    ("real backend without model", _with("teachers.large", {"backend": "vllm"}), "teachers.large.model: Field required"),
     ("vllm option typo", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"tp": 2}}),
      "teachers.long.options.tp: not an engine argument of vLLM 0.32.0 (vllm.EngineArgs); did you mean "
      "tensor_parallel_size"),
     ("vllm option of the wrong type", _with("teachers.long", {"backend": "vllm", "model": "m",
                                                              "options": {"max_lora_rank": 12}}),
-     "teachers.long.options.max_lora_rank: 12 is not allowed; allowed: 1, 8, 16, 32, 64"),
+     "teachers.long.options.max_lora_rank: Input should be 1, 8, 16, 32, 64, 128, 256, 320 or 512, got 12"),
     ("vllm option out of range", _with("teachers.long", {"backend": "vllm", "model": "m", "options": {"gpu_memory_utilization": 1.5}}),
-     "teachers.long.options.gpu_memory_utilization: 1.5 is out of range; allowed: (0, 1]"),
+     "teachers.long.options.gpu_memory_utilization: Input should be less than or equal to 1, got 1.5"),
     ("openai without base_url", _with("teachers.long", {"backend": "openai", "model": "m", "options": {}}),
-     "teachers.long.options.base_url: required for openai"),
-    ("openai without options", _with("teachers.long", {"backend": "openai", "model": "m"}), "teachers.long.options: required for openai"),
+     "teachers.long.options.base_url: Field required"),
+    ("openai without options", _with("teachers.long", {"backend": "openai", "model": "m"}), "teachers.long.options: Field required"),
     ("openai option typo", _with("teachers.long", {**OPENAI, "options": {**OPENAI["options"], "retries": 3}}),
      "teachers.long.options.retries: unknown key; allowed: base_url, api_key_env, concurrency"),
     ("model on a synthetic teacher", _with("teachers.short", {"backend": "synthetic", "style": "short", "model": "x"}),
@@ -72,32 +72,30 @@ CASES = [
      "evaluate.options.tensor_paralel_size: not an engine argument of vLLM 0.32.0 (vllm.EngineArgs); did you mean "
      "tensor_parallel_size"),
     ("unknown registry benchmark", _with("problems.train", [{"source": "registry", "task": "math5000", "count": 3}]),
-     "problems.train[0].task: 'math5000' is not allowed; allowed: math500, gsm8k"),
+     "problems.train[0].task: Input should be 'math500', 'gsm8k'"),
     ("registry source with a bad hub field", _with("problems.train", [{"source": "registry", "task": "gsm8k", "count": 3,
                                                                         "answer_format": "latex"}]),
-     "problems.train[0].answer_format: 'latex' is not allowed; allowed: plain, boxed, gsm8k"),
+     "problems.train[0].answer_format: Input should be 'plain', 'boxed' or 'gsm8k', got 'latex'"),
     ("registry source with an unknown key", _with("problems.train", [{"source": "registry", "task": "gsm8k", "count": 3,
                                                                        "colum": "q"}]),
      "problems.train[0].colum: unknown key; allowed: source, task, count, origin, question_field, answer_field"),
-    ("file source without path", _with("problems.train", [{"source": "file", "count": 3}]), "problems.train[0].path: required for file"),
+    ("file source without path", _with("problems.train", [{"source": "file", "count": 3}]), "problems.train[0].path: Field required"),
     ("config on a file source", _with("problems.train", [{"source": "file", "path": "x.jsonl", "count": 3, "config": {}}]),
      "problems.train[0].config: unknown key"),
-    ("missing role", _with("teachers.small", None, delete=True), "teachers.small: missing; dvc.yaml tracks this key"),
-    ("missing tracked key", _with("mix.weight", None, delete=True), "mix.weight: missing; dvc.yaml tracks this key"),
-    ("old train key", _with("train.lr", 0.1), "train.lr: moved; training settings are TRL SFTConfig fields: set train.sft.learning_rate"),
-    ("old prompt key", _with("prompt.template", "Q: {problem}"), "prompt.template: moved to a file"),
+    ("missing role", _with("teachers.small", None, delete=True), "teachers.small: Field required"),
+    ("missing tracked key", _with("mix.weight", None, delete=True), "mix.weight: Field required"),
     ("unknown key", _with("train.learning_rat", 0.1), "train.learning_rat: unknown key; allowed: method, sft, lora"),
     ("not an SFTConfig field", _with("train.sft", {"max_grad_nrm": 1.0}), "train.sft.max_grad_nrm: not a field of TRL's SFTConfig; did you mean"),
     ("SFTConfig field the pipeline owns", _with("train.sft", {"output_dir": "x"}), "train.sft.output_dir: set by the pipeline"),
     ("unknown top-level key", _with("mixx", {}), "mixx: unknown key"),
     ("negative count", _with("problems.benchmarks", {"x": {"task": "chain_sum", "count": -3}}),
-     "problems.benchmarks.x.count: -3 is out of range; allowed: [1, 1000000]"),
+     "problems.benchmarks.x.count: Input should be greater than or equal to 1, got -3"),
     ("a key DVC's run-cache cannot see", _with("problems.benchmarks", {"x": {"task": "chain_sum", "count": 3, "config": {"size": 3}}}),
      "problems.benchmarks.x.config.size: keys named size or nfiles are invisible to DVC's run-cache"),
-    ("zero problems", _with("problems.train", []), "problems.train: must not be empty"),
-    ("no benchmarks", _with("problems.benchmarks", {}), "problems.benchmarks: must not be empty"),
-    ("bad training method", _with("train.method", "qlora"), "train.method: 'qlora' is not allowed; allowed: lora, full"),
-    ("bool for int", _with("seed", True), "seed: expected an integer, got True"),
+    ("zero problems", _with("problems.train", []), "problems.train: List should have at least 1 item"),
+    ("no benchmarks", _with("problems.benchmarks", {}), "problems.benchmarks: Dictionary should have at least 1 item"),
+    ("bad training method", _with("train.method", "qlora"), "train.method: Input should be 'lora' or 'full', got 'qlora'"),
+    ("bool for int", _with("seed", True), "seed: Input should be a valid integer, got True"),
     ("student name with dash", _with("students", {"smol-135m": DEFAULT["students"]["smollm2_135m"]}),
      "students.smol-135m: student names may hold only letters, digits and '_'"),
     ("student name with dot", _with("students", {"smol.v2": DEFAULT["students"]["smollm2_135m"]}),
@@ -106,9 +104,9 @@ CASES = [
      "problems.benchmarks.average: 'average' is the name of a metric the pipeline writes beside every benchmark's"),
     ("benchmark name with dash", _with("problems.benchmarks", {"gsm-8k": DEFAULT["problems"]["benchmarks"]["products"]}),
      "problems.benchmarks.gsm-8k: benchmark names may hold only letters, digits and '_'"),
-    ("negative seed", _with("seed", -1), "seed: -1 is out of range; allowed: [0, inf]"),
+    ("negative seed", _with("seed", -1), "seed: Input should be greater than or equal to 0, got -1"),
     ("a count that cannot fit", _with("problems.benchmarks", {"p": {"task": "products", "count": 10**9}}),
-     "problems.benchmarks.p.count: 1000000000 is out of range; allowed: [1, 1000000]"),
+     "problems.benchmarks.p.count: Input should be less than or equal to 1000000, got 1000000000"),
     ("nan anywhere", _with("train.sft.learning_rate", float("nan")), "train.sft.learning_rate: nan is not a finite number"),
     ("infinity anywhere", _with("evaluate.top_p", float("inf")), "evaluate.top_p: inf is not a finite number"),
     ("sft number as a YAML 1.1 string", _with("train.sft.learning_rate", "5e-4"),
@@ -121,27 +119,25 @@ CASES = [
     ("sft literal", _with("train.sft.packing", "yes"), "train.sft.packing: 'yes' is not allowed: Input should be a valid boolean"),
     ("gguf student without a file", _with("students", {"s": {"source": "gguf"}}), "students.s: source gguf needs path, or package and file"),
     ("template file missing", _with("prompt.template_file", "nope.txt"), "prompt.template_file: nope.txt is not a file"),
-    ("not a mapping", [1, 2], "<root>: expected a mapping, got list"),
+    ("not a mapping", [1, 2], "<root>: Input should be a valid dictionary or instance of Config, got list"),
     ("override for an unknown run", _with("train.overrides", {"mixx": {"sft": {"learning_rate": 0.1}}}),
      "train.overrides.mixx: not a recipe, a student or STUDENT-RECIPE; recipes: long, short"),
     ("override of a per-pipeline key", _with("train.overrides", {"mix_long": {"launch": "python"}}),
      "train.overrides.mix_long.launch: unknown key; allowed: method, sft, lora"),
-    ("override with an old key", _with("train.overrides", {"mix_long": {"batch_size": 8}}),
-     "train.overrides.mix_long.batch_size: moved; training settings are TRL SFTConfig fields: set train.sft.per_device_train_batch_size"),
     ("override of a lora key out of range", _with("train.overrides", {"smollm2_135m-mix_large": {"lora": {"r": 0}}}),
-     "train.overrides.smollm2_135m-mix_large.lora.r: 0 is out of range; allowed: [1, inf]"),
+     "train.overrides.smollm2_135m-mix_large.lora.r: Input should be greater than or equal to 1, got 0"),
     ("override of an unknown lora key", _with("train.overrides", {"long": {"lora": {"rank": 8}}}),
      "train.overrides.long.lora.rank: unknown key; allowed: r, alpha"),
     ("override sft typo", _with("train.overrides", {"long": {"sft": {"learning_rte": 1e-4}}}),
      "train.overrides.long.sft.learning_rte: not a field of TRL's SFTConfig"),
     ("released set for a single-teacher recipe", _with("mix.released", {"long": {"dataset": "x.jsonl"}}),
-     "mix.released.long: only mix recipes take a released set; allowed: mix_long, mix_large"),
+     "mix.released.long: Input should be 'mix_long' or 'mix_large', got 'long'"),
     ("released set without a dataset", _with("mix.released", {"mix_long": {"question_column": "problem"}}),
-     "mix.released.mix_long.dataset: required"),
+     "mix.released.mix_long.dataset: Field required"),
     ("several greedy samples", _with("evaluate.samples", 4), "evaluate.samples: 4 samples of greedy decoding are identical"),
     ("bad launcher", _with("train.launch", "bash run.sh"), "train.launch: 'bash run.sh' must start with python, accelerate or torchrun"),
     ("vllm revision among the engine options", _with("teachers.long", {"backend": "vllm", "model": "org/m", "options": {"revision": "v1"}}),
-     "teachers.long.options.revision: set the model's revision one level up (teachers.long.revision)"),
+     "teachers.long.options.revision: set from the model's `revision` one level up (teachers.ROLE.revision)"),
     ("revision on a synthetic teacher", _with("teachers.long", {**DEFAULT["teachers"]["long"], "revision": "main"}),
      "teachers.long.revision: unknown key"),
 ]
@@ -181,9 +177,9 @@ def test_overrides_merge_key_by_key_and_reach_sft_config():
 
 def test_teacher_backend_tags_are_the_registry_names():
     from mixdistill.backends.registry import NAMES
-    from mixdistill.config import TeacherConfig, _unwrap
+    from mixdistill.config import TEACHERS
 
-    assert tuple(_unwrap(TeacherConfig)[2]) == NAMES
+    assert tuple(TEACHERS) == NAMES
 
 
 def test_check_command_accepts_every_shipped_profile_and_reports_every_problem(tmp_path):
@@ -203,7 +199,7 @@ def test_check_command_accepts_every_shipped_profile_and_reports_every_problem(t
     res = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", str(path)], cwd=ROOT,
                          capture_output=True, text=True)
     assert res.returncode == 1
-    assert "mix.weight: 2.0 is out of range" in res.stderr and "teachers.long.options.tp: not an engine argument" in res.stderr
+    assert "mix.weight: Input should be less than or equal to 1, got 2.0" in res.stderr and "teachers.long.options.tp: not an engine argument" in res.stderr
     bad["mix"]["weight"], bad["teachers"]["long"] = 0.2, DEFAULT["teachers"]["long"]
     path.write_text(yaml.safe_dump(bad))
     res = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", str(path)], cwd=ROOT,
@@ -218,7 +214,7 @@ def test_every_key_dvc_yaml_tracks_is_required():
     tracked |= {"mix.weight", "mix.large_weight"}  # declared through the recipes' wkey
     assert len(tracked) >= 20
     for key in sorted(tracked):
-        with pytest.raises(ConfigError, match=re.escape(f"{key}: missing; dvc.yaml tracks this key")):
+        with pytest.raises(ConfigError, match=rf"{re.escape(key)}: (Field required|missing; allowed: )"):
             parse_config(_with(key, None, delete=True))
 
 
@@ -270,3 +266,35 @@ def test_hub_revision_resolves_offline_from_the_cache(tmp_path, monkeypatch):
     assert hub.resolve("org/set", "d" * 40, "dataset") == "d" * 40  # a commit names itself
     assert hub.pin("org/set", "main", "dataset") == ("c" * 40, {"revision": "main", "commit": "c" * 40})
     assert hub.pin(str(tmp_path), "main") == (None, {})  # a local folder: loaded as it is, nothing recorded
+
+
+def test_params_reference_and_json_schema_are_generated_from_the_schema_and_current():
+    """docs/params.md and configs/params.schema.json equal what `python -m mixdistill.config schema` writes now."""
+    from mixdistill.config.reference import write
+
+    assert write(ROOT, check=True) == [], "stale: run python -m mixdistill.config schema"
+    doc = (ROOT / "docs/params.md").read_text()
+    from mixdistill.config.schema import Config, TrainConfig
+
+    for name, field in {**Config.model_fields, **TrainConfig.model_fields}.items():
+        assert f"| `{name}` |" in doc and (field.description or "")[:40].split("\n")[0] in doc
+
+
+def test_every_params_file_names_the_json_schema_and_passes_it():
+    """Editors complete and check params.yaml and the profiles from the first line's schema; the schema accepts
+    every shipped file and refuses what parsing refuses."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads((ROOT / "configs/params.schema.json").read_text())
+    check = jsonschema.Draft202012Validator(schema)
+    files = [ROOT / "params.yaml", *sorted((ROOT / "profiles").glob("*.yaml")), ROOT / "tests/profiles/tiny.yaml"]
+    for f in files:
+        text = committed(str(f.relative_to(ROOT))) if f.name == "params.yaml" else f.read_text()
+        first = text.splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), f
+        assert (f.parent / first.split("=", 1)[1]).resolve() == ROOT / "configs/params.schema.json", f
+        assert not list(check.iter_errors(yaml.safe_load(text))), f
+    for _, data, _ in CASES[:12]:  # out of range, wrong type, unknown key, unknown backend, missing key
+        assert list(check.iter_errors(data)), data

@@ -7,6 +7,9 @@ Prints every problem and exits 1 if any file has one.
 A hub model or dataset whose `revision` is not a commit hash gets a warning (the file still passes): a branch
 or tag can move between runs. Each run records the commit it loaded, so a profile can be pinned after its first run.
 
+`python -m mixdistill.config schema [--check]` writes docs/params.md and configs/params.schema.json from the schema
+(see reference.py); with --check it only says which is stale (exit 1).
+
 `python -m mixdistill.config hub FILE` lists the Hugging Face hub artefacts the file names (key, id and revision,
 one per line; nothing for the embedded default): the Makefile runs offline exactly when there are none.
 """
@@ -14,6 +17,7 @@ one per line; nothing for the embedded default): the Makefile runs offline exact
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..hub import is_hub, is_pinned
 from ..study import RECIPES, ROLES
@@ -64,14 +68,26 @@ def unpinned(cfg: Config) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mixdistill.config check FILE...`: validate params files without running anything."""
+    """`python -m mixdistill.config check|hub FILE...` or `schema`: validate params files without running anything,
+    list their hub artefacts, or write the params reference."""
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m mixdistill.config", description=main.__doc__)
-    p.add_argument("command", choices=["check", "hub"])
-    p.add_argument("files", nargs="+", help="params files or profiles")
+    p.add_argument("command", choices=["check", "hub", "schema"])
+    p.add_argument("files", nargs="*", help="params files or profiles (check, hub)")
     p.add_argument("--no-trl", action="store_true", help="skip building TRL's SFTConfig for every run")
-    args = p.parse_args(argv)
+    p.add_argument("--check", action="store_true", help="schema: exit 1 if a generated file is stale; write nothing")
+    args = p.parse_intermixed_args(argv)
+    if args.command == "schema":
+        from .reference import write
+
+        stale = write(Path("."), check=args.check)  # run from the project root, as dvc
+        for rel in stale:
+            print(f"{rel}: {'stale: run python -m mixdistill.config schema' if args.check else 'written'}",
+                  file=sys.stderr if args.check else sys.stdout)
+        return 1 if stale and args.check else 0
+    if not args.files:
+        p.error(f"{args.command} needs at least one params file")
     if args.command == "hub":
         for f in args.files:
             for key, ref, rev in hub_artefacts(load_config(f)):
