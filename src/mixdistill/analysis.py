@@ -1,4 +1,4 @@
-"""Analyses of what trained students write (PAPER.md, "Analyses worth reproducing").
+"""Analyses of what trained students write (the paper, arXiv 2502.12143: the speaking-style shift and length).
 
 - Speaking-style shift: score every token a trained student generated under the base student
   (teacher-forced on the same prompt) and rank tokens by how far their rank moved. The paper

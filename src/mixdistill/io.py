@@ -19,6 +19,11 @@ from typing import Any, Iterable, Iterator
 from .errors import DataError
 
 
+def text_key(text: str) -> str:
+    """How texts (questions, responses) are matched across tables: whitespace-normalised."""
+    return " ".join(str(text).split())
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 
-from .backends.dataset import text_key
+from .io import text_key
 from .errors import EmptyTeacherError
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .config import StudentConfig
 from .hub import pin
-from .io import DataError, atomic_dir, canonical_hf_files, load_hf_model
+from .errors import DataError
+from .io import atomic_dir, canonical_hf_files, load_hf_model
 
 log = logging.getLogger(__name__)
 

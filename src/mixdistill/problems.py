@@ -12,19 +12,20 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import zlib
 from pathlib import Path
 
 from .config import ProblemSource
 from .grading import last_boxed
 from .hub import pin
-from .io import DataError, read_table
+from .errors import DataError
+from .io import read_table
+from .seeds import derive_seed
 
 log = logging.getLogger(__name__)
 
 
 def _seed(base: int, *parts: str) -> int:
-    return (base * 1_000_003 + zlib.crc32(":".join(parts).encode())) % (2**31)
+    return derive_seed(base, ":".join(parts))
 
 
 def _jsonable(obj):

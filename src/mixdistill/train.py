@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from .config import PromptConfig, TrainConfig
+from .errors import DataError
 from .io import atomic_dir, canonical_hf_files
 from .sharding import gather_state_dict, save_weights
 from .prompts import build_messages
@@ -117,6 +118,13 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     if live_dir and main:
         live = _live_logger(live_dir)
         trainer.add_callback(live)
+    kept = len(trainer.train_dataset)  # TRL drops examples whose response max_length cuts off entirely
+    if kept < len(records) and not trainer.args.packing:  # (packed, the rows are sequences, not examples)
+        msg = (f"{len(records) - kept} of {len(records)} examples have no response token within train.sft.max_length "
+               f"{trainer.args.max_length} (the prompt fills it)")
+        if not kept:
+            raise DataError(f"{msg}: nothing to train on; raise train.sft.max_length")
+        log.warning("%s: trained on the other %d", msg, kept)
     tokens = sum(len(x) for x in trainer.train_dataset["input_ids"])
     log.info("rank %d/%d: %d examples, %d tokens per epoch", rank, world, len(records), tokens)
     resume_from = _last_checkpoint(ckpt_dir) if cfg.resume else None

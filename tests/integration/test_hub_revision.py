@@ -29,7 +29,8 @@ def hub(tmp_path_factory, tiny_model):
 
     d = tmp_path_factory.mktemp("hub")
     other = d / "other"
-    assert student.main(["--params", str(write_params(d / "p", seed=1)), "--name", "tiny", "--out", str(other)]) is None
+    student.main(["--params", str(write_params(d / "p", seed=1)), "--name", "tiny", "--out", str(other)])
+    assert (other / "model.safetensors").is_file()
     # A tiny random model with tied embeddings echoes the prompt's last token; B's chat template ends its generation
     # prompt differently, so what B answers shows that B's files were loaded.
     template = other / "chat_template.jinja"

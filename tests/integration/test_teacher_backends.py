@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,20 +18,14 @@ from mixdistill.io import read_json, read_jsonl
 from stages import teach
 from stages._common import run
 
-from ..conftest import ROOT, write_params
+from ..conftest import ROOT, free_port, write_params
 
 SECRET = "sk-test-4f9c1e0b7d2a"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tiny_model):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "transformers"), "serve", str(tiny_model),
                              "--host", "127.0.0.1", "--port", str(port)],
@@ -89,7 +82,7 @@ def test_cached_requests_are_not_sent_again(tmp_path, server, tiny_model, tiny_r
     assert _teach(_openai_params(tmp_path, server, tiny_model), tiny_run / "train.jsonl", tmp_path, cache) == 0
     first = (tmp_path / "short.jsonl").read_bytes()
     # the same teacher behind a dead address: every request must come from the cache
-    dead = _openai_params(tmp_path, f"http://127.0.0.1:{_free_port()}/v1", tiny_model)
+    dead = _openai_params(tmp_path, f"http://127.0.0.1:{free_port()}/v1", tiny_model)
     assert _teach(dead, tiny_run / "train.jsonl", tmp_path, cache) == 0
     assert read_json(tmp_path / "short.log.json") == {"generated": 0, "cached": 10}
     assert (tmp_path / "short.jsonl").read_bytes() == first
@@ -97,7 +90,7 @@ def test_cached_requests_are_not_sent_again(tmp_path, server, tiny_model, tiny_r
 
 def test_server_down_names_url_and_keeps_what_was_generated(tmp_path, tiny_model, tiny_run, monkeypatch):
     monkeypatch.setenv("MIXDISTILL_TEST_KEY", SECRET)
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     backend = OpenAIBackend(str(tiny_model), url, "MIXDISTILL_TEST_KEY", max_retries=2, backoff=0.01, timeout=2)
     from mixdistill.backends import GenRequest, Sampling
 

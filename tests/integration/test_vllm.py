@@ -23,9 +23,8 @@ import pytest
 from mixdistill.io import read_json, read_jsonl
 from stages import evaluate, problems, student, teach
 
-from ..conftest import copy_plot_templates, copy_project, write_params
-from ..pipeline.test_dvc_pipeline import _env, _ran, _sh
-from .test_teacher_backends import _free_port
+from ..conftest import copy_plot_templates, copy_project, free_port, write_params
+from ..pipeline.conftest import _env, ran as _ran, sh as _sh
 
 pytestmark = pytest.mark.vllm
 
@@ -122,7 +121,7 @@ def test_openai_backend_against_vllm_serve(tmp_path, teacher_model):
     shutil.copytree(teacher_model, model)
     config = json.loads((model / "generation_config.json").read_text())
     (model / "generation_config.json").write_text(json.dumps({**config, "repetition_penalty": 1.5, "top_k": 3}))
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
                              "--served-model-name", "teacher", "--host", "127.0.0.1", "--port", str(port),

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import RECIPES, _changed_stages, _env, ran as _ran, sh as _sh
+from .conftest import RECIPES, _changed_stages, ran as _ran, sh as _sh
 
 
 def _md5(path: Path) -> str:

@@ -99,7 +99,7 @@ def test_stage_deps_are_its_import_closure(stage):
 def test_closure_follows_lazy_relative_and_registry_imports():
     teach, train, evaluate = closure("stages.teach"), closure("stages.train"), closure("stages.evaluate")
     # the registry names every backend by string; teach can run any of them
-    assert {"src/mixdistill/backends/vllm.py", "src/mixdistill/backends/openai.py", "src/mixdistill/solvers.py"} <= teach
+    assert {"src/mixdistill/backends/vllm.py", "src/mixdistill/backends/openai.py", "src/mixdistill/backends/solvers.py"} <= teach
     # evaluation builds its backend through the same registry
     assert {"src/mixdistill/backends/registry.py", "src/mixdistill/backends/vllm.py"} <= evaluate
     # every stage runs the prompt builder's module when it builds prompts, and the config always; the config's

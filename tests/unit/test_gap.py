@@ -3,7 +3,7 @@ import pytest
 from mixdistill.evaluate import summarise
 from mixdistill.gap import average, delta, mcnemar_exact, noise95, paired, student_gap
 
-# PAPER.md, Table 1: student -> (P_Long, P_Short, Delta_Long)
+# the paper (arXiv 2502.12143), long vs short CoT: student -> (P_Long, P_Short, Delta_Long)
 TABLE1 = {
     "Qwen2.5-0.5B": (14.8, 19.5, -4.7),
     "Qwen2.5-1.5B": (27.0, 34.2, -7.1),  # the paper rounds its own unrounded scores: -7.2 from these two

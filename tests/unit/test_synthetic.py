@@ -11,7 +11,7 @@ from mixdistill.backends.synthetic import RENDER, SyntheticBackend
 from mixdistill.config import GymSource
 from mixdistill.grading import grade
 from mixdistill.problems import build_train
-from mixdistill.solvers import SUPPORTED, UnsupportedTask, solve
+from mixdistill.backends.solvers import SUPPORTED, UnsupportedTask, solve
 
 
 def _problems(task, n=40, config=None):

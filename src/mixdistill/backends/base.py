@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
+
+from ..seeds import derive_seed
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class Sampling:
     def request_seed(self, key: str) -> int:
         """One request's sampling seed, from the run seed and the request's key: what it samples does not depend on
         the batch or the order it runs in (vLLM takes it per request; transformers gives each row its own generator)."""
-        return (self.seed * 1_000_003 + zlib.crc32(key.encode())) % (2**31)
+        return derive_seed(self.seed, key)
 
 
 @dataclass(frozen=True)

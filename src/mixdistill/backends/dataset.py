@@ -15,20 +15,13 @@ import logging
 from collections import defaultdict
 
 from ..hub import commit_key, pin
-from ..io import read_table
+from ..io import read_table, text_key
 from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
 
 
-def text_key(text: str) -> str:
-    """How texts (questions, responses) are matched across datasets: whitespace-normalised."""
-    return " ".join(str(text).split())
-
-
 class DatasetBackend:
-    name = "dataset"
-
     def __init__(self, source: str, question_column: str = "question", response_column: str = "response",
                  split: str = "train", revision: str | None = None):
         self.source, self.split = source, split

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from ..hub import commit_key, pin
-from ..io import DataError, load_hf_model
+from ..errors import DataError
+from ..io import load_hf_model
 from .base import GenRequest, GenResult, Sampling
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,6 @@ def adapter_of(model: str) -> str | None:
 
 
 class TransformersBackend:
-    name = "transformers"
-
     def __init__(self, model: str, adapter: str | None = None, batch_size: int = 8, trust_remote_code: bool = False,
                  revision: str | None = None):
         self.model_path, self.adapter, self.batch_size = model, adapter, batch_size

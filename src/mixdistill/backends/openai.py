@@ -67,8 +67,6 @@ def retry_after(headers) -> float | None:
 
 
 class OpenAIBackend:
-    name = "openai"
-
     def __init__(self, model: str, base_url: str, api_key_env: str | None = None, concurrency: int = 4,
                  timeout: float = 600.0, max_retries: int = 5, backoff: float = 1.0):
         if not base_url:

@@ -16,13 +16,11 @@ from __future__ import annotations
 import random
 import zlib
 
-from ..solvers import Solution, Unsolvable, solve
+from .solvers import Solution, Unsolvable, solve
 from .base import GenRequest, GenResult, Sampling
 
 
 class SyntheticBackend:
-    name = "synthetic"
-
     def __init__(self, style: str, error_rate: float = 0.0):
         if style not in RENDER:
             raise ValueError(f"unknown synthetic style {style!r}; choose one of: {', '.join(RENDER)}")

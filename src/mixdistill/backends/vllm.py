@@ -19,8 +19,6 @@ LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lor
 
 
 class VLLMBackend:
-    name = "vllm"
-
     def __init__(self, model: str, adapter: str | None = None, revision: str | None = None, **options):
         """`options`: config.VLLMOptions, vLLM's engine arguments (and the chat template) as set in params.
         `adapter`: a PEFT LoRA folder applied to `model` through LoRARequest. `revision`: of a hub id; the engine

@@ -19,12 +19,12 @@ from ..errors import ConfigError
 from .checks import whole_file
 from .messages import message
 from .schema import (SOURCES, TEACHERS, Config, EvalConfig, FileSource, GymSource, HubSource, PackageSource,
-                     PromptConfig, RegistrySource, StudentConfig, TeacherConfig, TrainConfig, TransformersTeacher,
-                     VLLMTeacher, paper_prompt)
+                     ProblemSource, PromptConfig, RegistrySource, StudentConfig, TeacherConfig, TrainConfig,
+                     TransformersTeacher, VLLMTeacher, paper_prompt)
 
 __all__ = ["SOURCES", "TEACHERS", "Config", "ConfigError", "EvalConfig", "FileSource", "GymSource", "HubSource",
-           "PackageSource", "PromptConfig", "RegistrySource", "StudentConfig", "TeacherConfig", "TrainConfig",
-           "TransformersTeacher", "VLLMTeacher", "load_config", "paper_prompt", "parse_config"]
+           "PackageSource", "ProblemSource", "PromptConfig", "RegistrySource", "StudentConfig", "TeacherConfig",
+           "TrainConfig", "TransformersTeacher", "VLLMTeacher", "load_config", "paper_prompt", "parse_config"]
 
 
 def parse_config(data: Any, source: str = "params.yaml", root: str | Path = ".") -> Config:

@@ -282,36 +282,36 @@ class SyntheticTeacher(_Teacher):
     error_rate: float = Field(0.0, ge=0, le=1)
 
 
-class TransformersTeacher(_Teacher):
-    backend: Literal["transformers"]
+class _Named(_Teacher):
     model: str = Field(min_length=1)
-    """A model folder or hub id."""
+    """A model folder or hub id (transformers, vllm), the server's model name (openai), or a response file or hub
+    dataset id (dataset)."""
+
+
+class _Pinned(_Named):
     revision: Optional[str] = None
-    """Of a hub id: branch, tag or commit; null: main, unpinned."""
+    """Of a hub id: branch, tag or commit; null: main, unpinned. vLLM gets its commit as revision and
+    tokenizer_revision."""
+
+
+class TransformersTeacher(_Pinned):
+    backend: Literal["transformers"]
     options: TransformersOptions = TransformersOptions()
 
 
-class OpenAITeacher(_Teacher):
+class OpenAITeacher(_Named):
     backend: Literal["openai"]
-    model: str = Field(min_length=1)
-    """The server's model name."""
     options: OpenAIOptions
 
 
-class VLLMTeacher(_Teacher):
+class VLLMTeacher(_Pinned):
     backend: Literal["vllm"]
-    model: str = Field(min_length=1)
-    revision: Optional[str] = None
-    """Of a hub id; vLLM gets its commit as revision and tokenizer_revision."""
     options: VLLMOptions = VLLMOptions()
 
 
-class DatasetTeacher(_Teacher):
+class DatasetTeacher(_Pinned):
     """Responses already written: a JSONL/JSON/Parquet file or hub dataset id."""
     backend: Literal["dataset"]
-    model: str = Field(min_length=1)
-    revision: Optional[str] = None
-    """Of a hub dataset: branch, tag or commit; null: main, unpinned."""
     options: DatasetOptions = DatasetOptions()
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from .errors import UnsupportedTask
+from ..errors import UnsupportedTask
 
 
 class Unsolvable(ValueError):
