@@ -26,7 +26,7 @@ def fail(problems: list[tuple[tuple, str]]) -> NoReturn:
 
 def near(key: str, names: list[str]) -> list[str]:
     """Close spellings of `key` among `names`, else names it abbreviates by initials ("tp": tensor_parallel_size)."""
-    return difflib.get_close_matches(key, names, n=3) or [
+    return difflib.get_close_matches(key, names, n=3, cutoff=0.7) or [
         n for n in names if len(key) > 1 and "".join(w[:1] for w in n.split("_")).startswith(key)][:3]
 
 
