@@ -207,8 +207,9 @@ def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tu
     ev["max_new_tokens"] = min(ev["max_new_tokens"], MAX_NEW_TOKENS)
     if vllm:
         opts = ev.get("options", {}) if ev["backend"] == "vllm" else {}
-        ev["backend"], ev["options"] = "vllm", {
-            **{k: v for k, v in opts.items() if k not in ("gpu_memory_utilization", "tensor_parallel_size")},
+        ev["backend"], ev["options"] = "vllm", {  # tensor parallel on at most 2 CPU workers (the backend binds them)
+            **{k: v for k, v in opts.items() if k != "gpu_memory_utilization"},
+            "tensor_parallel_size": min(opts.get("tensor_parallel_size", 1), 2),
             "max_model_len": min(opts.get("max_model_len", MAX_MODEL_LEN), MAX_MODEL_LEN), "dtype": "float32",
             "enforce_eager": True}
     else:

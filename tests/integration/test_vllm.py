@@ -8,6 +8,7 @@ these), on CUDA with the gpu extra. Without vllm they are skipped, except under 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -191,3 +192,23 @@ def test_a_stream_stopped_early_leaves_nothing_queued(teacher_model):
     assert len(out) == 3 and all(0 < r.tokens <= 24 for r in out)
     # stop the engine's process now: left to interpreter exit, vLLM logs its shutdown into pytest's closed streams
     engine.engine_core.shutdown()
+
+
+def test_tensor_parallel_on_two_cpu_workers_decodes_as_one(teacher_model, monkeypatch):
+    """tensor_parallel_size 2 on vLLM's CPU build (the paper profiles' teachers run tensor parallel): two CPU workers,
+    each bound to its own cores by the backend (vLLM binds one worker per NUMA node and refuses more workers than
+    nodes), give the same greedy tokens as one worker."""
+    from mixdistill.backends.base import GenRequest, Sampling
+    from mixdistill.backends.vllm import VLLMBackend
+
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    reqs = [GenRequest(f"q{i}", ({"role": "user", "content": q},)) for i, q in enumerate(["What is 2+3?", "Compute 7*6."])]
+    sampling = Sampling(temperature=0.0, max_tokens=12, seed=0)
+    outs = {}
+    for tp in (1, 2):
+        backend = VLLMBackend(str(teacher_model), **ENGINE, tensor_parallel_size=tp)
+        outs[tp] = [r.text for r in backend.generate(reqs, sampling)]
+        del backend  # its engine process ends with it
+        gc.collect()
+    assert os.environ["VLLM_CPU_OMP_THREADS_BIND"].count("|") == 1
+    assert outs[2] == outs[1] and all(outs[1])

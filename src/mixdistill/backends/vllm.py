@@ -9,6 +9,7 @@ adapter over its base model (`enable_lora` + `LoRARequest`), never merged.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +17,27 @@ from ..hub import commit_key, pin
 from .base import GenRequest, GenResult, Sampling, collect
 
 LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lora_rank accepts
+
+
+def _cpu_build() -> bool:
+    from vllm.platforms import current_platform
+
+    return current_platform.is_cpu()
+
+
+def cpu_binding(cores: list[int], workers: int) -> str:
+    """VLLM_CPU_OMP_THREADS_BIND for `workers` CPU workers (tensor/pipeline parallel on vLLM's CPU build): the cores
+    split into contiguous groups. vLLM binds one worker per NUMA node by itself and refuses more workers than nodes.
+
+    >>> cpu_binding([0, 1], 2), cpu_binding(list(range(16)), 2), cpu_binding([0, 1, 2], 2), cpu_binding([0, 2, 4, 6], 2)
+    ('0|1', '0-7|8-15', '0|1-2', '0,2|4,6')
+    """
+    if len(cores) < workers:
+        raise ValueError(f"tensor_parallel_size x pipeline_parallel_size = {workers} CPU workers need as many cores; "
+                         f"this process may use {len(cores)}")
+    groups = [cores[len(cores) * i // workers: len(cores) * (i + 1) // workers] for i in range(workers)]
+    return "|".join(f"{g[0]}-{g[-1]}" if len(g) > 1 and g[-1] - g[0] == len(g) - 1 else ",".join(map(str, g))
+                    for g in groups)
 
 
 class VLLMBackend:
@@ -59,6 +81,9 @@ class VLLMBackend:
                 raise ImportError("the vllm backend needs vLLM: pip install -e '.[gpu]' on a CUDA machine, "
                                   "or make install-vllm for the CPU build") from exc
             opts = {k: v for k, v in self.options.items() if k != "chat_template"}
+            workers = opts.get("tensor_parallel_size", 1) * opts.get("pipeline_parallel_size", 1)
+            if workers > 1 and "VLLM_CPU_OMP_THREADS_BIND" not in os.environ and _cpu_build():
+                os.environ["VLLM_CPU_OMP_THREADS_BIND"] = cpu_binding(sorted(os.sched_getaffinity(0)), workers)
             self._llm = LLM(model=self.model, seed=seed, **opts)
         return self._llm
 
