@@ -141,39 +141,44 @@ def train(base_dir: str, records: list[dict], cfg: TrainConfig, prompt: PromptCo
     # under DeepSpeed accelerate gathers from the engine (model_wrapped), not the module inside it
     state = gather_state_dict(trainer.model_wrapped, trainer.accelerator) if sharded else None
     trainer.accelerator.wait_for_everyone()
-    if not main:
-        return None
-    with atomic_dir(out_dir) as tmp:
-        save_weights(trainer.accelerator.unwrap_model(trainer.model), tmp, state)
-        if cfg.method == "full":
-            tok.save_pretrained(tmp)
-        canonical_hf_files(tmp)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)  # the output is saved: checkpoints are no longer needed
-    args = trainer.args
-    epochs = args.num_train_epochs
-    summary = {
-        "resumed_from_step": int(resume_from.rsplit("-", 1)[1]) if resume_from else 0,
-        "world_size": world,
-        "sharding": sharding,
-        "method": cfg.method,
-        "learning_rate": args.learning_rate,
-        "global_batch": args.per_device_train_batch_size * args.gradient_accumulation_steps * world,
-        "max_length": args.max_length,
-        "packing": args.packing and args.packing_strategy,
-        "padding_free": bool(getattr(trainer, "padding_free", False)),
-        "examples": len(records),
-        "rows": len(trainer.train_dataset),
-        "steps": result.global_step,
-        "train_loss": round(float(result.training_loss), 4),
-        "final_loss": round(float(_last_loss(trainer)), 4),
-        "train_tokens": int(tokens * epochs),
-        # under ZeRO-3 each rank holds a shard: ds_numel is the whole parameter's size
-        "trainable_params": sum(getattr(p, "ds_numel", p.numel()) for p in trainer.model.parameters() if p.requires_grad),
-        # timings differ between identical runs: a run log, kept out of the DVC-tracked summary by the stage
-        "run": {"seconds": round(seconds, 1), "tokens_per_second": round(tokens * epochs / max(seconds, 1e-9), 1)},
-    }
-    log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
-             cfg.method, len(records), summary["steps"], summary["train_loss"], summary["run"]["tokens_per_second"], Path(out_dir))
+    summary = None
+    if main:  # rank 0 writes
+        with atomic_dir(out_dir) as tmp:
+            save_weights(trainer.accelerator.unwrap_model(trainer.model), tmp, state)
+            if cfg.method == "full":
+                tok.save_pretrained(tmp)
+            canonical_hf_files(tmp)
+        shutil.rmtree(ckpt_dir, ignore_errors=True)  # the output is saved: checkpoints are no longer needed
+        args = trainer.args
+        epochs = args.num_train_epochs
+        summary = {
+            "resumed_from_step": int(resume_from.rsplit("-", 1)[1]) if resume_from else 0,
+            "world_size": world,
+            "sharding": sharding,
+            "method": cfg.method,
+            "learning_rate": args.learning_rate,
+            "global_batch": args.per_device_train_batch_size * args.gradient_accumulation_steps * world,
+            "max_length": args.max_length,
+            "packing": args.packing and args.packing_strategy,
+            "padding_free": bool(getattr(trainer, "padding_free", False)),
+            "examples": len(records),
+            "rows": len(trainer.train_dataset),
+            "steps": result.global_step,
+            "train_loss": round(float(result.training_loss), 4),
+            "final_loss": round(float(_last_loss(trainer)), 4),
+            "train_tokens": int(tokens * epochs),
+            # under ZeRO-3 each rank holds a shard: ds_numel is the whole parameter's size
+            "trainable_params": sum(getattr(p, "ds_numel", p.numel()) for p in trainer.model.parameters() if p.requires_grad),
+            # timings differ between identical runs: a run log, kept out of the DVC-tracked summary by the stage
+            "run": {"seconds": round(seconds, 1), "tokens_per_second": round(tokens * epochs / max(seconds, 1e-9), 1)},
+        }
+        log.info("trained %s on %d examples: %d steps, loss %.3f, %.0f tok/s -> %s",
+                 cfg.method, len(records), summary["steps"], summary["train_loss"], summary["run"]["tokens_per_second"], Path(out_dir))
+    if world > 1:
+        # no rank leaves while rank 0 writes: a rank's exit can abort in a communication thread's teardown
+        # (SIGABRT, seen under ZeRO-3 on CPU) and the launcher then kills the writer; then a clean shutdown
+        trainer.accelerator.wait_for_everyone()
+        trainer.accelerator.end_training()
     return summary
 
 
