@@ -3,6 +3,7 @@
 import copy
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -180,12 +181,7 @@ def test_teacher_backend_tags_are_the_registry_names():
     assert tuple(TEACHERS) == NAMES
 
 
-class _Result:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-def _cli(capsys, monkeypatch, *args) -> _Result:
+def _cli(capsys, monkeypatch, *args) -> SimpleNamespace:
     """`python -m mixdistill.config ARGS` from the project root, in this process."""
     from mixdistill.config.__main__ import main
 
@@ -193,7 +189,7 @@ def _cli(capsys, monkeypatch, *args) -> _Result:
     capsys.readouterr()
     rc = main(list(args))
     out = capsys.readouterr()
-    return _Result(rc, out.out, out.err)
+    return SimpleNamespace(returncode=rc, stdout=out.out, stderr=out.err)
 
 
 def test_check_command_accepts_every_shipped_profile_and_reports_every_problem(tmp_path, capsys, monkeypatch):
