@@ -197,7 +197,7 @@ def test_a_stream_stopped_early_leaves_nothing_queued(teacher_model):
 def test_tensor_parallel_on_two_cpu_workers_decodes_as_one(teacher_model, monkeypatch):
     """tensor_parallel_size 2 on vLLM's CPU build (the paper profiles' teachers run tensor parallel): two CPU workers,
     each bound to its own cores by the backend (vLLM binds one worker per NUMA node and refuses more workers than
-    nodes), give the same greedy tokens as one worker."""
+    nodes), give the same greedy tokens as one worker (whose engine core runs in this process)."""
     from mixdistill.backends.base import GenRequest, Sampling
     from mixdistill.backends.vllm import VLLMBackend
 
@@ -210,5 +210,6 @@ def test_tensor_parallel_on_two_cpu_workers_decodes_as_one(teacher_model, monkey
         outs[tp] = [r.text for r in backend.generate(reqs, sampling)]
         del backend  # its engine process ends with it
         gc.collect()
-    assert os.environ["VLLM_CPU_OMP_THREADS_BIND"].count("|") == 1
     assert outs[2] == outs[1] and all(outs[1])
+    # set only while each engine was built: a later engine in this process gets its own defaults
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in os.environ and "VLLM_ENABLE_V1_MULTIPROCESSING" not in os.environ
