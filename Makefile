@@ -61,12 +61,18 @@ PROFILE ?= profiles/paper-qwen.yaml
 rehearse: install
 	python -m mixdistill.rehearse $(PROFILE)
 
-# every GPU profile's twin; paper-released's evaluates through vLLM (the CPU build: one student, so seven engine
-# starts), the others through transformers
-GPU_PROFILES := paper-qwen paper-llama gpu-small paper-released-remix
+# every GPU profile's twin, two at a time: a twin keeps about one core busy while its stages start (imports),
+# and each training launch takes a free port. paper-released's evaluates through vLLM (the CPU build), the others
+# through transformers. Each twin's output is printed when it ends.
+TWINS := paper-qwen paper-llama paper-released-vllm gpu-small paper-released-remix
 rehearse-all: install-vllm
-	set -e; for p in $(GPU_PROFILES); do python -m mixdistill.rehearse profiles/$$p.yaml; done
+	$(MAKE) --no-print-directory -j2 --output-sync=target $(addprefix twin-,$(TWINS))
+
+twin-paper-released-vllm:
 	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/paper-released.yaml --vllm
+
+twin-%:
+	python -m mixdistill.rehearse profiles/$*.yaml
 
 bench: install
 	python scripts/bench_pipeline.py --force

@@ -119,7 +119,8 @@ def _sft(sft: dict) -> dict:
 
 def _accelerate_config(text: str) -> dict:
     cfg = yaml.safe_load(text)
-    cfg.update(num_processes=2, use_cpu=True, mixed_precision="no")  # 2 CPU processes, float32
+    # 2 CPU processes, float32; each launch takes a free port, so twins can run side by side (make rehearse-all)
+    cfg.update(num_processes=2, use_cpu=True, mixed_precision="no", main_process_port=0)
     return cfg
 
 
@@ -268,7 +269,7 @@ def run(profile_path: str, out: str | None = None, vllm: bool = False) -> dict:
             m = re.match(r"Running stage '([^']+)'", line)
             if m:
                 ran.append(m.group(1))
-                log.info("[%4.0f s] %s", time.time() - t, m.group(1))
+                log.info("[%s %4.0f s] %s", Path(profile_path).stem, time.time() - t, m.group(1))
     if proc.returncode:
         raise RuntimeError(f"dvc repro of the twin failed in {project} (exit {proc.returncode}):\n{''.join(tail)}")
     seconds = time.time() - t

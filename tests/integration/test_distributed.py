@@ -17,11 +17,11 @@ from ..conftest import ROOT
 def test_two_process_training_splits_the_data_and_writes_once(tmp_path, tiny_params, tiny_model, tiny_run):
     accelerate = Path(sys.executable).parent / "accelerate"
     out = tmp_path / "adapter"
-    cmd = [str(accelerate), "launch", "--config_file", str(ROOT / "configs/accelerate/cpu2.yaml"), "-m", "stages.train",
-           "--params", str(tiny_params), "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"),
+    cmd = [str(accelerate), "launch", "--config_file", str(ROOT / "configs/accelerate/cpu2.yaml"), "--main_process_port",
+           "0", "-m", "stages.train", "--params", str(tiny_params), "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"),
            "--out", str(out), "--metrics", str(tmp_path / "m.json"), "--live", str(tmp_path / "live"),
            "--work", str(tmp_path / "work"), "--seed", "0"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MASTER_PORT": "29533"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "rank 0/2" in p.stderr and "rank 1/2" in p.stderr  # both processes trained
@@ -92,12 +92,13 @@ def test_deepspeed_zero3_trains_and_saves_what_ddp_does(method, tmp_path, tiny_p
     accelerate = Path(sys.executable).parent / "accelerate"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "DS_ACCELERATOR": "cpu"}
     outs, summaries = {}, {}
-    for name, cfg, port in (("zero3", tmp_path / "zero3.yaml", "29571"), ("ddp", ROOT / "configs/accelerate/cpu2.yaml", "29572")):
+    for name, cfg in (("zero3", tmp_path / "zero3.yaml"), ("ddp", ROOT / "configs/accelerate/cpu2.yaml")):
         out = tmp_path / name
-        cmd = [str(accelerate), "launch", "--config_file", str(cfg), "-m", "stages.train", "--params", str(params),
+        cmd = [str(accelerate), "launch", "--config_file", str(cfg), "--main_process_port", "0",  # a free port
+               "-m", "stages.train", "--params", str(params),
                "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"), "--out", str(out),
                "--metrics", str(tmp_path / f"{name}.json"), "--work", str(tmp_path / f"work-{name}"), "--seed", "0"]
-        p = subprocess.run(cmd, cwd=ROOT, env={**env, "MASTER_PORT": port}, capture_output=True, text=True, timeout=600)
+        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stderr[-3000:]
         summary = json.loads((tmp_path / f"{name}.json").read_text())
         assert (summary["world_size"], summary["sharding"]) == (2, "deepspeed-zero3" if name == "zero3" else "none")
