@@ -63,10 +63,10 @@ rehearse: install
 
 # every GPU profile's twin, two at a time: a twin keeps about one core busy while its stages start (imports),
 # and each training launch takes a free port. paper-released's evaluates through vLLM (the CPU build), the others
-# through transformers. Each twin's output is printed when it ends.
+# through transformers. Progress lines name their twin.
 TWINS := paper-qwen paper-llama paper-released-vllm gpu-small paper-released-remix
 rehearse-all: install-vllm
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(addprefix twin-,$(TWINS))
+	$(MAKE) --no-print-directory -j2 --output-sync=line $(addprefix twin-,$(TWINS))
 
 twin-paper-released-vllm:
 	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/paper-released.yaml --vllm

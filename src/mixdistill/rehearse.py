@@ -300,7 +300,8 @@ def main(argv=None) -> int:
           f"project {s['project']}")
     for n in s["notes"]:
         print(f"  - {n}")
-    print(json.dumps(s["gap"], indent=1))
+    for student, gap in s["gap"].items():  # one line each: twins run side by side under make rehearse-all
+        print(f"  {Path(s['profile']).stem} gap of {student}: {json.dumps(gap)}")
     return 0
 
 
