@@ -1,5 +1,9 @@
 """Stage train@STUDENT-RECIPE-SEED: fine-tune a student on one training set with TRL, with one training seed."""
 
+import logging
+import os
+import sys
+
 from mixdistill.io import read_jsonl
 from mixdistill.train import train
 
@@ -26,5 +30,20 @@ def main(argv=None):
         write_summary(args.metrics, summary, args.log)
 
 
+def _end_rank(code: int) -> None:
+    """One of several launched ranks leaves without the interpreter's teardown. Its outputs are written and its
+    process group is gone by now, but objects of DeepSpeed and the trainer still hold gloo's pending work, and freeing
+    them while the interpreter shuts down aborts the process now and then ('terminate called without an active
+    exception', SIGABRT; pytorch/pytorch#179291 describes it), and the launcher then fails the stage. Seen twice in CI's
+    ZeRO-3 twins, after every rank had finished."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(run(main))
+    code = run(main)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        _end_rank(code)
+    raise SystemExit(code)
