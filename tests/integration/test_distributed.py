@@ -18,8 +18,8 @@ def test_two_process_training_splits_the_data_and_writes_once(tmp_path, tiny_par
     accelerate = Path(sys.executable).parent / "accelerate"
     out = tmp_path / "adapter"
     cmd = [str(accelerate), "launch", "--config_file", str(ROOT / "configs/accelerate/cpu2.yaml"), "--main_process_port",
-           "0", "-m", "stages.train", "--params", str(tiny_params), "--base", str(tiny_model), "--data", str(tiny_run / "mixes/short.jsonl"),
-           "--out", str(out), "--metrics", str(tmp_path / "m.json"), "--live", str(tmp_path / "live"),
+           "0", "-m", "stages.train", "--params", str(tiny_params), "--base", str(tiny_model),
+           "--data", str(tiny_run / "mixes/short.jsonl"), "--out", str(out), "--metrics", str(tmp_path / "m.json"), "--live", str(tmp_path / "live"),
            "--work", str(tmp_path / "work"), "--seed", "0"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

@@ -47,11 +47,10 @@ def _cpu_defaults(workers: int):
     worker gets a core binding (cpu_binding); one worker gets its engine core in this process, since spawning it
     re-imports vLLM (an engine start here: 32 s spawned, 12 s in process, the same outputs). GPU runs keep vLLM's
     defaults."""
+    key = "VLLM_CPU_OMP_THREADS_BIND" if workers > 1 else "VLLM_ENABLE_V1_MULTIPROCESSING"
     env = {}
-    if _cpu_build():
-        env = ({"VLLM_CPU_OMP_THREADS_BIND": cpu_binding(sorted(os.sched_getaffinity(0)), workers)} if workers > 1
-               else {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"})
-    env = {k: v for k, v in env.items() if k not in os.environ}
+    if key not in os.environ and _cpu_build():  # a binding the user set is never second-guessed
+        env[key] = cpu_binding(sorted(os.sched_getaffinity(0)), workers) if workers > 1 else "0"
     os.environ.update(env)
     try:
         yield
