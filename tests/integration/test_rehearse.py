@@ -29,7 +29,10 @@ def test_every_gpu_profile_has_a_valid_twin_with_the_same_graph_and_settings(nam
     assert {k: v for k, v in params["train"]["sft"].items() if k not in sizes} == \
         {k: v for k, v in profile["train"]["sft"].items() if k not in sizes}
     assert params["train"]["sft"].get("num_train_epochs", 1) == 1
-    assert params["train"]["launch"] == profile["train"]["launch"] and params["train"]["method"] == profile["train"]["method"]
+    launch = profile["train"]["launch"].split()  # accelerate launch: the same launch command without accelerate's CLI
+    if launch[:2] == ["accelerate", "launch"]:
+        launch = ["python", "-m", "accelerate.commands.launch", *launch[2:]]
+    assert params["train"]["launch"].split() == launch and params["train"]["method"] == profile["train"]["method"]
     assert set(params["problems"]["benchmarks"]) == set(profile["problems"]["benchmarks"])
     # what changes: sizes, students (random, real architecture and vocabulary), teachers (stand-ins), data (packaged)
     for s in cfg.students.values():
@@ -46,6 +49,18 @@ def test_every_gpu_profile_has_a_valid_twin_with_the_same_graph_and_settings(nam
         acc = yaml.safe_load(files[profile["train"]["launch"].split()[-1]])
         assert (acc["num_processes"], acc["use_cpu"]) == (2, True)
     assert any(n.startswith("teachers.long:") for n in notes)
+
+
+def test_the_twins_launcher_is_the_accelerate_launch_command():
+    """A twin runs `accelerate launch` as `python -m accelerate.commands.launch`: the module whose `main` accelerate's
+    own accelerate-launch script runs, with the parser `accelerate launch` registers."""
+    from importlib.metadata import entry_points
+
+    from accelerate.commands import accelerate_cli, launch
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "accelerate-launch"]
+    assert script.value == "accelerate.commands.launch:main"
+    assert accelerate_cli.launch_command_parser is launch.launch_command_parser
 
 
 def test_a_profile_without_a_twin_rule_is_named():
