@@ -7,7 +7,8 @@
 The twin keeps the profile's graph and settings and changes only sizes:
 - the same seeds, prompt, recipes, mix weights, `train.sft` keys, `train.overrides`, packing, LoRA/full split, evaluation
   settings and answer formats; `train.launch` as written, with its accelerate config run on 2 CPU processes (ZeRO-3
-  through DeepSpeed's CPU accelerator; FSDP becomes DDP there, as accelerate does on CPU);
+  through DeepSpeed's CPU accelerator; FSDP becomes DDP there, as accelerate does on CPU) and `accelerate launch` run
+  as `python -m accelerate.commands.launch` (the same command, without the CLI's imports of its other commands);
 - each student becomes a randomly initialised model of its family's architecture class (Qwen2 or Llama) with the real
   vocabulary size (Qwen2.5 0.5B-3B 151,936; 7B-72B 152,064; Llama 3 128,256), a small width with the real head size
   (64) and grouped-query heads, with SmolLM2's tokenizer
