@@ -208,7 +208,7 @@ def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tu
     if launch[:2] == ["accelerate", "launch"]:
         # the same launch command (the `main` of accelerate's own accelerate-launch script) without the accelerate CLI,
         # which first imports all its other commands (transformers' model classes, for estimate-memory): 3.9 s -> 1.5 s
-        # per launch on the 2-core CI machine (docs/performance.md)
+        # per launch on this project's 2-core machine (docs/performance.md)
         p["train"]["launch"] = " ".join(["python", "-m", "accelerate.commands.launch", *launch[2:]])
         notes.append("train.launch: accelerate launch -> python -m accelerate.commands.launch (the same launch command "
                      "and arguments, without the accelerate CLI first importing its other commands)")
