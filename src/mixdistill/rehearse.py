@@ -299,8 +299,12 @@ def main(argv=None) -> int:
     root = Path(__file__).resolve().parents[2]
     if args.print:
         params, files, notes = twin(yaml.safe_load(Path(args.profile).read_text()), args.profile, root, args.vllm)
-        print(yaml.safe_dump(params, sort_keys=False))
-        print("\n".join(f"# {n}" for n in notes))
+        try:
+            print(yaml.safe_dump(params, sort_keys=False))
+            print("\n".join(f"# {n}" for n in notes), flush=True)
+        except BrokenPipeError:  # `--print | head`: the reader has what it wanted; no traceback at exit either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
         return 0
     s = run(args.profile, args.out, args.vllm)
     name = Path(s["profile"]).stem  # every line names its twin: make rehearse-all runs two side by side

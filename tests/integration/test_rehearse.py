@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -68,3 +71,17 @@ def test_a_profile_without_a_twin_rule_is_named():
     profile["students"]["qwen25_05b"]["family"] = "mistral"
     with pytest.raises(TwinError, match="students.qwen25_05b: no twin rule for family 'mistral'; known: qwen2.5, llama3"):
         twin(profile, "p", ROOT)
+
+
+
+def test_print_into_a_closed_pipe_leaves_no_traceback():
+    """`python -m mixdistill.rehearse PROFILE --print | head`: when the reader has gone (here before the first line;
+    `head` goes after its lines), the command exits 1 and stderr holds no traceback."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mixdistill.rehearse", "profiles/paper-qwen.yaml", "--print"],
+                              cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
