@@ -73,7 +73,6 @@ def test_a_profile_without_a_twin_rule_is_named():
         twin(profile, "p", ROOT)
 
 
-
 def test_print_into_a_closed_pipe_leaves_no_traceback():
     """`python -m mixdistill.rehearse PROFILE --print | head`: when the reader has gone (here before the first line;
     `head` goes after its lines), the command exits 1 and stderr holds no traceback."""
