@@ -61,9 +61,13 @@ test-vllm: install-vllm
 	python scripts/field_snapshots.py --check vllm
 
 # a GPU profile's tiny twin, run end to end on CPU (python -m mixdistill.rehearse): make rehearse PROFILE=profiles/paper-qwen.yaml
+# Each twin's project (about 1 GB) goes to one folder per twin and checkout, cleared before the twin runs and kept
+# after it for inspection, so repeated rehearsals do not pile up in the temporary directory.
 PROFILE ?= profiles/paper-qwen.yaml
+REHEARSE_DIR ?= $(or $(TMPDIR),/tmp)/mixdistill-rehearse/$(subst /,_,$(CURDIR))
 rehearse: install
-	python -m mixdistill.rehearse $(PROFILE)
+	rm -rf "$(REHEARSE_DIR)/$(basename $(notdir $(PROFILE)))"
+	python -m mixdistill.rehearse $(PROFILE) --out "$(REHEARSE_DIR)/$(basename $(notdir $(PROFILE)))"
 
 # every GPU profile's twin, two at a time: a twin keeps about one core busy while its stages start (imports),
 # and each training launch takes a free port. paper-released's evaluates through vLLM (the CPU build), the others
@@ -74,10 +78,12 @@ rehearse-all: install-vllm
 	$(MAKE) --no-print-directory -j2 $(addprefix twin-,$(TWINS))
 
 twin-paper-released-vllm:
-	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/paper-released.yaml --vllm
+	rm -rf "$(REHEARSE_DIR)/paper-released-vllm"
+	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/paper-released.yaml --vllm --out "$(REHEARSE_DIR)/paper-released-vllm"
 
 twin-%:
-	python -m mixdistill.rehearse profiles/$*.yaml
+	rm -rf "$(REHEARSE_DIR)/$*"
+	python -m mixdistill.rehearse profiles/$*.yaml --out "$(REHEARSE_DIR)/$*"
 
 bench: install
 	python scripts/bench_pipeline.py --force
