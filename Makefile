@@ -61,12 +61,11 @@ test-vllm: install-vllm
 	python scripts/field_snapshots.py --check vllm
 
 # a GPU profile's tiny twin, run end to end on CPU (python -m mixdistill.rehearse): make rehearse PROFILE=profiles/paper-qwen.yaml
-# Each twin's project (about 1 GB) goes to one folder per twin and checkout, cleared before the twin runs and kept
-# after it for inspection, so repeated rehearsals do not pile up in the temporary directory.
+# Each twin's project (about 1 GB) goes to one folder per twin and checkout, kept after it for inspection; the next
+# rehearsal of that twin replaces it (rehearse --out), so repeated rehearsals do not pile up in the temporary directory.
 PROFILE ?= profiles/paper-qwen.yaml
 REHEARSE_DIR ?= $(or $(TMPDIR),/tmp)/mixdistill-rehearse/$(subst /,_,$(CURDIR))
 rehearse: install
-	rm -rf "$(REHEARSE_DIR)/$(basename $(notdir $(PROFILE)))"
 	python -m mixdistill.rehearse $(PROFILE) --out "$(REHEARSE_DIR)/$(basename $(notdir $(PROFILE)))"
 
 # every GPU profile's twin, two at a time: a twin keeps about one core busy while its stages start (imports),
@@ -78,11 +77,9 @@ rehearse-all: install-vllm
 	$(MAKE) --no-print-directory -j2 $(addprefix twin-,$(TWINS))
 
 twin-paper-released-vllm:
-	rm -rf "$(REHEARSE_DIR)/paper-released-vllm"
 	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/paper-released.yaml --vllm --out "$(REHEARSE_DIR)/paper-released-vllm"
 
 twin-%:
-	rm -rf "$(REHEARSE_DIR)/$*"
 	python -m mixdistill.rehearse profiles/$*.yaml --out "$(REHEARSE_DIR)/$*"
 
 bench: install

@@ -56,6 +56,7 @@ WIDTH = {"layers": 2, "hidden": 128, "heads": 2, "kv_heads": 1, "intermediate": 
 FAMILIES = {"qwen2.5": ("qwen2", lambda b: 151936 if b <= 3 else 152064), "llama3": ("llama", lambda b: 128256)}
 NO_OFFLINE_COPY = {"amc23", "aime24", "olympiadbench"}  # sliced from MATH-500 under their own names
 FILES = ("stages", "src", "configs", "dvc.yaml", ".dvcignore")
+MARKER = "REHEARSAL.json"  # marks a folder as a twin's project (see project_folder)
 
 
 class TwinError(ValueError):
@@ -230,26 +231,50 @@ def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tu
     return p, files, notes
 
 
+def _is_twin(folder: Path) -> bool:
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and "profile" in marker
+
+
+def project_folder(out: str) -> Path:
+    """The folder for `--out`, empty: made if missing; an earlier twin's project (it holds REHEARSAL.json, written
+    before its `dvc repro` starts, so a killed one counts) is deleted and made again, so `dvc repro` runs every stage
+    and skips none as up to date; any other non-empty folder is refused, untouched. Returned absolute: the stages
+    run with the project as their working directory."""
+    project = Path(out).resolve()
+    if project.exists() and not project.is_dir():
+        raise TwinError(f"--out {out}: is a file, not a folder; give a new or empty folder")
+    if project.is_dir() and any(project.iterdir()):
+        if not _is_twin(project):
+            raise TwinError(f"--out {out}: the folder is not empty and holds no earlier twin ({MARKER}); "
+                            "give a new or empty folder, or one an earlier rehearsal wrote")
+        log.info("replacing the earlier twin in %s", project)
+        shutil.rmtree(project)
+    project.mkdir(parents=True, exist_ok=True)
+    return project
+
+
 def run(profile_path: str, out: str | None = None, vllm: bool = False) -> dict:
     """Derive the twin of a profile, lay it out as a project (git + DVC) and `dvc repro` it; returns a summary."""
     root = Path(__file__).resolve().parents[2]
     profile = yaml.safe_load(Path(profile_path).read_text())
-    project = Path(out) if out else Path(tempfile.mkdtemp(prefix=f"rehearse-{Path(profile_path).stem}-"))
-    project.mkdir(parents=True, exist_ok=True)
+    params, files, notes = twin(profile, profile_path, root, vllm)  # before the folder: a bad profile deletes nothing
+    project = project_folder(out) if out else Path(tempfile.mkdtemp(prefix=f"rehearse-{Path(profile_path).stem}-"))
+    (project / MARKER).write_text(json.dumps({"profile": profile_path, "vllm": vllm, "notes": notes}, indent=1))
     for name in FILES:
         src = root / name
         if src.is_dir():
-            shutil.copytree(src, project / name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(src, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
         else:
             shutil.copy2(src, project / name)
-    params, files, notes = twin(profile, profile_path, root, vllm)
     for rel, text in files.items():
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text(text)
     (project / "params.yaml").write_text(f"# rehearsal twin of {profile_path} (python -m mixdistill.rehearse)\n"
                                          + yaml.safe_dump(params, sort_keys=False))
-    (project / "REHEARSAL.json").write_text(json.dumps({"profile": profile_path, "vllm": vllm, "notes": notes}, indent=1))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "DS_ACCELERATOR": "cpu", "DVC_NO_ANALYTICS": "1",
            "MIXDISTILL_REHEARSAL": profile_path, "PYTHONPATH": str(project / "src"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -262,9 +287,8 @@ def run(profile_path: str, out: str | None = None, vllm: bool = False) -> dict:
             raise RuntimeError(f"{' '.join(cmd)} failed in {project}:\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}")
         return p.stdout + p.stderr
 
-    if not (project / ".git").exists():
-        sh("git", "init", "-q", "-b", "main")
-        sh("dvc", "init", "-q")
+    sh("git", "init", "-q", "-b", "main")  # a new project every time (project_folder)
+    sh("dvc", "init", "-q")
     shutil.copytree(root / ".dvc" / "plots", project / ".dvc" / "plots", dirs_exist_ok=True)  # the plot templates
     sh("git", "add", "-A")
     sh("git", "commit", "-qm", f"rehearsal twin of {profile_path}", "--allow-empty")
@@ -306,7 +330,11 @@ def main(argv=None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
         return 0
-    s = run(args.profile, args.out, args.vllm)
+    try:
+        s = run(args.profile, args.out, args.vllm)
+    except TwinError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     name = Path(s["profile"]).stem  # every line names its twin: make rehearse-all runs two side by side
     lines = [f"rehearsal of {s['profile']}: dvc repro ran {s['stages']} stages in {s['seconds']} s "
              f"(students {', '.join(s['students'])}; evaluation {'vLLM' if s['vllm'] else 'transformers'}); "

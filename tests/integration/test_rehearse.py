@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mixdistill.config import parse_config
-from mixdistill.rehearse import TwinError, twin
+from mixdistill.rehearse import MARKER, TwinError, project_folder, twin
 
 from ..conftest import ROOT
 
@@ -84,3 +84,33 @@ def test_print_into_a_closed_pipe_leaves_no_traceback():
     finally:
         os.close(write)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_out_replaces_an_earlier_twin_and_refuses_any_other_folder(tmp_path):
+    """`--out DIR` twice must rehearse everything twice: an earlier twin left in DIR (say, killed mid-run) would
+    otherwise let `dvc repro` skip its up-to-date stages. A folder that is not a twin's is never deleted."""
+    earlier = tmp_path / "twin"
+    (earlier / "models").mkdir(parents=True)
+    (earlier / "models" / "stale.bin").write_bytes(b"old")
+    (earlier / MARKER).write_text('{"profile": "profiles/gpu-small.yaml"}')
+    assert project_folder(str(earlier)) == earlier and list(earlier.iterdir()) == []
+
+    new = tmp_path / "a" / "b"
+    assert project_folder(str(new)).is_dir() and list(new.iterdir()) == []
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    (mine / MARKER).write_text('"profile"')  # not what a rehearsal writes
+    with pytest.raises(TwinError, match=r"--out .*mine: the folder is not empty and holds no earlier twin"):
+        project_folder(str(mine))
+    assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_a_refused_out_folder_is_an_error_line_not_a_traceback(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    proc = subprocess.run([sys.executable, "-m", "mixdistill.rehearse", "profiles/gpu-small.yaml", "--out",
+                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith(f"error: --out {tmp_path}: the folder is not empty"), proc.stderr
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
