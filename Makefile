@@ -76,10 +76,10 @@ TWINS := paper-qwen paper-llama paper-released-vllm gpu-small paper-released-rem
 rehearse-all: install-vllm
 	$(MAKE) --no-print-directory -j2 $(addprefix twin-,$(TWINS))
 
-twin-paper-released-vllm:
+twin-paper-released-vllm: install-vllm
 	VLLM_CPU_KVCACHE_SPACE=1 python -m mixdistill.rehearse profiles/paper-released.yaml --vllm --out "$(REHEARSE_DIR)/paper-released-vllm"
 
-twin-%:
+twin-%: install
 	python -m mixdistill.rehearse profiles/$*.yaml --out "$(REHEARSE_DIR)/$*"
 
 bench: install
