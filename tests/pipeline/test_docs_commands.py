@@ -4,7 +4,8 @@
   for the default: the same graph and keys, minutes less);
 - ```bash check: not run (they need minutes, a GPU, a server or the network); each line's shell syntax, params keys
   (`-S key=value`), make targets (`make -n`), modules (`python -m`), DVC subcommands and files must exist.
-A failure names the file and line of the command.
+A failure names the file and line of the command. Every relative link and every `src/…`, `tests/…` (and the like)
+path the pages name must exist too.
 """
 
 from __future__ import annotations
@@ -116,3 +117,28 @@ def test_run_commands_run_as_written_on_the_tiny_pipeline(repo):
     assert compare[0].split()[:3] == ["experiment", "mix.weight", "student"] and "Mix-Long gain" in compare[0]
     assert all(re.search(r"-?\d+\.\d \[-?\d+\.\d, -?\d+\.\d\]", line) for line in compare[1:]), compare
     assert not any(re.search(r"\b[0-9a-f]{32}\b", line) for line in compare)
+
+
+LINK = re.compile(r"\]\(([^)#\s]+)")
+TRACKED_PATH = re.compile(r"`((?:src|stages|tests|scripts|configs|profiles|docs|\.github|\.ci)/[\w./-]+)`")
+
+
+def dangling(f) -> list[str]:
+    """Relative links (resolved from the page's folder) and `repo/paths` in backticks that name nothing."""
+    text = f.read_text()
+    bad = [f"link ({t})" for t in LINK.findall(text) if "://" not in t and not (f.parent / t).exists()]
+    return bad + [f"`{p}`" for p in TRACKED_PATH.findall(text) if not (ROOT / p.rstrip(".")).exists()]
+
+
+def test_every_link_and_path_the_docs_name_exists():
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = [f"{f.relative_to(ROOT)}: {d}" for f in pages for d in dangling(f)]
+    assert not broken, "\n".join(broken)
+
+
+def test_a_link_from_the_wrong_folder_is_caught(tmp_path):
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "page.md"
+    page.write_text("see [the study](docs/cpu-study.md), [here](cpu-study.md) and `tests/unit/test_nothing.py`\n")
+    (tmp_path / "docs" / "cpu-study.md").write_text("")
+    assert dangling(page) == ["link (docs/cpu-study.md)", "`tests/unit/test_nothing.py`"]
