@@ -24,13 +24,28 @@ def test_workflow_passes_zizmor():
 
 def test_one_comment_updated_and_no_hidden_failures():
     wf = yaml.safe_load(WORKFLOW.read_text())
-    for job in wf["jobs"].values():
+    assert sorted(wf["jobs"]) == ["rehearse", "report-cpu", "report-gpu"]
+    for name, job in wf["jobs"].items():
         runs = "\n".join(s.get("run", "") for s in job["steps"])
+        if name == "rehearse":
+            continue
         assert "cml comment update --publish pr-report.md" in runs and "cml comment create" not in runs
         assert "scripts/ci-remote.sh pull" in runs and "scripts/ci-remote.sh push" in runs
     for f in (WORKFLOW, ROOT / "scripts/ci-remote.sh", ROOT / "scripts/pr-report.sh"):
         assert "|| true" not in f.read_text(), f"{f.name} hides a failure"
     assert "dvc plots diff" in (ROOT / "scripts/pr-report.sh").read_text()
+
+
+def test_gpu_hours_start_only_after_the_twin_of_the_same_params_ran():
+    """report-gpu needs the rehearse job, which runs the twin of params.yaml on a CPU runner through a make target
+    that exists (make -n) and does not run on every pull request (only when the GPU job does)."""
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    assert jobs["report-gpu"]["needs"] == "rehearse" and jobs["rehearse"]["if"] == jobs["report-gpu"]["if"]
+    assert jobs["rehearse"]["runs-on"] == "ubuntu-latest"
+    (cmd,) = [s["run"] for s in jobs["rehearse"]["steps"] if "rehearse" in s.get("run", "")]
+    assert cmd == "make rehearse PROFILE=params.yaml"
+    plan = subprocess.run(["make", "-n", *cmd.split()[1:]], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "python -m mixdistill.rehearse params.yaml --out" in plan
 
 
 def _remote(tmp_path, **env):
