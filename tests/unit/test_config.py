@@ -101,6 +101,10 @@ CASES = [
      "students.smol.v2: student names may hold only letters, digits and '_' (DVC reads '.' as a params path"),
     ("benchmark named average", _with("problems.benchmarks", {"average": DEFAULT["problems"]["benchmarks"]["products"]}),
      "problems.benchmarks.average: 'average' is the name of a metric the pipeline writes beside every benchmark's"),
+    ("student names that differ only in case", _with("students", {"smol": DEFAULT["students"]["smollm2_135m"],
+                                                                   "Smol": DEFAULT["students"]["smollm2_135m"]}),
+     "students.Smol: differs from student 'smol' only in case: on a case-insensitive file system (macOS, Windows) both "
+     "students' models and metrics are the same files"),
     ("benchmark name with dash", _with("problems.benchmarks", {"gsm-8k": DEFAULT["problems"]["benchmarks"]["products"]}),
      "problems.benchmarks.gsm-8k: benchmark names may hold only letters, digits and '_'"),
     ("negative seed", _with("seed", -1), "seed: Input should be greater than or equal to 0, got -1"),
@@ -157,6 +161,18 @@ def test_every_problem_is_reported_at_once():
         parse_config(data)
     assert len(err.value.problems) == 3, err.value.problems
     assert "3 problem(s)" in str(err.value)
+
+
+def test_a_nan_is_named_once_not_again_as_out_of_range():
+    with pytest.raises(ConfigError) as err:
+        parse_config(_with("mix.weight", float("nan")))
+    assert err.value.problems == ["mix.weight: nan is not a finite number"]
+
+
+def test_benchmark_names_may_differ_only_in_case():
+    """They name no file (only keys inside the metrics), so nothing is overwritten."""
+    bench = DEFAULT["problems"]["benchmarks"]["products"]
+    assert set(parse_config(_with("problems.benchmarks", {"p": bench, "P": bench})).problems.benchmarks) == {"p", "P"}
 
 
 def test_overrides_merge_key_by_key_and_reach_sft_config():

@@ -33,8 +33,10 @@ def parse_config(data: Any, source: str = "params.yaml", root: str | Path = ".")
     try:
         cfg = Config.model_validate(data, context={"root": str(root)})
     except ValidationError as exc:
+        # a NaN is named once: not again as out of the key's range
+        nonfinite = tuple(f"{line.split(': ')[0]}: " for line in errors if line.endswith(" is not a finite number"))
         errors += [line for line in dict.fromkeys(message(e, data) for e in exc.errors(include_url=False))
-                   if line not in errors]
+                   if line not in errors and not line.startswith(nonfinite)]
         cfg = None
     if errors:
         raise ConfigError(errors, source)

@@ -16,11 +16,18 @@ HASH_BLIND = ("size", "nfiles")  # DVC leaves these keys out of the run-cache ha
 
 
 def check_names(named: dict, what: str) -> dict:
-    """Names of students or benchmarks: letters, digits and '_', and not a metric the pipeline writes."""
+    """Names of students or benchmarks: letters, digits and '_', and not a metric the pipeline writes; students'
+    names, which name files, differ in more than case."""
     bad = [((k,), f"{what} names may hold only letters, digits and '_' (DVC reads '.' as a params path and the "
                   f"pipeline joins names with '-')") for k in named if not NAME_RULE.match(str(k))]
     bad += [((k,), f"{k!r} is the name of a metric the pipeline writes beside every {what}'s; rename the {what}")
             for k in named if str(k).lower() in RESERVED_NAMES]
+    if what == "student":  # models/STUDENT/, metrics/eval/STUDENT-RECIPE-SEED.json, ...
+        first: dict[str, str] = {}
+        bad += [((k,), f"differs from student {first[str(k).lower()]!r} only in case: on a case-insensitive file "
+                       "system (macOS, Windows) both students' models and metrics are the same files, and one "
+                       "overwrites the other's; rename one")
+                for k in named if first.setdefault(str(k).lower(), k) != k]
     if bad:
         fail(bad)
     return named

@@ -457,6 +457,8 @@ class Config(Strict):
     problems: ProblemsConfig
     students: Annotated[dict[str, StudentConfig], AfterValidator(lambda v: check_names(v, "student"))] = Field(
         min_length=1)
+    """The students by name. A name becomes folder and file names (`models/NAME/`, `metrics/eval/NAME-RECIPE-SEED.json`):
+    letters, digits and '_', distinct even ignoring case (macOS and Windows file systems ignore it)."""
     teachers: Teachers
     mix: MixConfig
     train: TrainConfig
