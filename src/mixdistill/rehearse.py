@@ -43,6 +43,7 @@ from pathlib import Path
 import yaml
 
 from .benchmarks import PACKAGED
+from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,19 @@ def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tu
     return p, files, notes
 
 
+def load_profile(path: str) -> dict:
+    """The profile's params as a mapping, or a TwinError naming the file and what is wrong with it."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise TwinError(f"{path}: cannot read the profile: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise TwinError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise TwinError(f"{path}: a profile is a params mapping (as params.yaml), not {type(data).__name__}")
+    return data
+
+
 def _is_twin(folder: Path) -> bool:
     try:
         marker = json.loads((folder / MARKER).read_text())
@@ -260,8 +274,7 @@ def project_folder(out: str) -> Path:
 def run(profile_path: str, out: str | None = None, vllm: bool = False) -> dict:
     """Derive the twin of a profile, lay it out as a project (git + DVC) and `dvc repro` it; returns a summary."""
     root = Path(__file__).resolve().parents[2]
-    profile = yaml.safe_load(Path(profile_path).read_text())
-    params, files, notes = twin(profile, profile_path, root, vllm)  # before the folder: a bad profile deletes nothing
+    params, files, notes = twin(load_profile(profile_path), profile_path, root, vllm)  # before the folder: a bad profile deletes nothing
     project = project_folder(out) if out else Path(tempfile.mkdtemp(prefix=f"rehearse-{Path(profile_path).stem}-"))
     (project / MARKER).write_text(json.dumps({"profile": profile_path, "vllm": vllm, "notes": notes}, indent=1))
     for name in FILES:
@@ -322,7 +335,11 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     root = Path(__file__).resolve().parents[2]
     if args.print:
-        params, files, notes = twin(yaml.safe_load(Path(args.profile).read_text()), args.profile, root, args.vllm)
+        try:
+            params, files, notes = twin(load_profile(args.profile), args.profile, root, args.vllm)
+        except (TwinError, ConfigError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         try:
             print(yaml.safe_dump(params, sort_keys=False))
             print("\n".join(f"# {n}" for n in notes), flush=True)
@@ -332,7 +349,7 @@ def main(argv=None) -> int:
         return 0
     try:
         s = run(args.profile, args.out, args.vllm)
-    except TwinError as e:
+    except (TwinError, ConfigError) as e:  # before any work: the profile, its twin or --out
         print(f"error: {e}", file=sys.stderr)
         return 2
     name = Path(s["profile"]).stem  # every line names its twin: make rehearse-all runs two side by side

@@ -114,3 +114,23 @@ def test_a_refused_out_folder_is_an_error_line_not_a_traceback(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith(f"error: --out {tmp_path}: the folder is not empty"), proc.stderr
     assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("text, message", [
+    (None, "cannot read the profile: No such file or directory"),
+    ("seed: [1\n", "not valid YAML: while parsing a flow sequence"),
+    ("[1, 2]\n", "a profile is a params mapping (as params.yaml), not list"),
+    ("seed: 1\n", "is invalid (8 problem(s)):\n  - prompt: Field required"),
+], ids=["missing", "not yaml", "not a mapping", "invalid params"])
+@pytest.mark.parametrize("mode", [["--print"], ["--out", "unused"]])
+def test_a_bad_profile_is_one_error_naming_the_file(tmp_path, capsys, text, message, mode):
+    from mixdistill.rehearse import main
+
+    profile = tmp_path / "profile.yaml"
+    if text is not None:
+        profile.write_text(text)
+    out = [w if w != "unused" else str(tmp_path / "twin") for w in mode]
+    assert main([str(profile), *out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {profile}") and message in err, err
+    assert not (tmp_path / "twin").exists()  # refused before any work
