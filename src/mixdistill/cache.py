@@ -215,10 +215,16 @@ def main(argv=None) -> int:
     r = sub.add_parser("repair", help="rewrite cache files with every valid entry, dropping torn or foreign lines")
     r.add_argument("files", nargs="+")
     args = p.parse_args(argv)
+    failed = 0
     for f in args.files:
-        kept, dropped = repair(f)
+        try:
+            kept, dropped = repair(f)
+        except OSError as e:  # the others are still repaired
+            log.error("%s: cannot repair: %s", f, e.strerror)
+            failed += 1
+            continue
         log.info("%s: kept %d entries, dropped %d line(s)", f, kept, dropped)
-    return 0
+    return 2 if failed else 0
 
 
 if __name__ == "__main__":

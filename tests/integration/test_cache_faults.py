@@ -61,3 +61,18 @@ def test_repair_keeps_every_valid_entry(tmp_path):
     assert repair(c.path) == (3, 2)
     assert GenerationCache(tmp_path, {"model": "m"}).entries == c.entries
     assert c.path.read_bytes() == raw
+
+
+def test_repair_of_a_missing_file_names_it_and_still_repairs_the_rest(tmp_path, caplog):
+    from mixdistill.cache import main
+
+    c = GenerationCache(tmp_path, {"model": "m"})
+    from mixdistill.backends.base import GenResult
+
+    with c.writer() as put:
+        put("k0", GenResult("7", "stop", 1))
+    c.path.write_bytes(c.path.read_bytes() + b'{"key": "k1", "te')
+    with caplog.at_level("INFO", logger="mixdistill.cache"):
+        assert main(["repair", str(tmp_path / "nope.jsonl"), str(c.path)]) == 2
+    assert f"{tmp_path / 'nope.jsonl'}: cannot repair: No such file or directory" in caplog.text
+    assert f"{c.path}: kept 1 entries, dropped 1 line(s)" in caplog.text

@@ -231,6 +231,18 @@ def test_check_command_accepts_every_shipped_profile_and_reports_every_problem(t
     assert "cosine_typo" in res.stderr
 
 
+def test_hub_and_schema_commands_fail_with_a_message_not_a_traceback(tmp_path, capsys, monkeypatch):
+    res = _cli(capsys, monkeypatch, "hub", str(tmp_path / "nope.yaml"))
+    assert res.returncode == 1 and res.stdout == "" and "nope.yaml: file not found" in res.stderr
+    from mixdistill.config.__main__ import main
+
+    monkeypatch.chdir(tmp_path)  # not the project root: writes nothing there
+    for args in (["schema"], ["schema", "--check"]):
+        assert main(args) == 2
+        assert "schema: run from the project root" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_every_key_dvc_yaml_tracks_is_required():
     dvc = (ROOT / "dvc.yaml").read_text()
     tracked = set(re.findall(r"^\s+- ((?:seed|prompt|problems|students|teachers|mix|train|evaluate|analysis)[\w.]*)\s*$", dvc, re.M))

@@ -81,7 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "schema":
         from .reference import write
 
-        stale = write(Path("."), check=args.check)  # run from the project root, as dvc
+        root = Path(".")  # run from the project root, as dvc
+        if not all((root / d).is_dir() for d in ("docs", "configs")):
+            print(f"schema: run from the project root (no docs/ and configs/ folders in {root.resolve()})",
+                  file=sys.stderr)
+            return 2
+        stale = write(root, check=args.check)
         for rel in stale:
             print(f"{rel}: {'stale: run python -m mixdistill.config schema' if args.check else 'written'}",
                   file=sys.stderr if args.check else sys.stdout)
@@ -89,9 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.files:
         p.error(f"{args.command} needs at least one params file")
     if args.command == "hub":
-        for f in args.files:
-            for key, ref, rev in hub_artefacts(load_config(f)):
-                print(f"{key}\t{ref}\t{rev or 'main'}")
+        try:
+            for f in args.files:
+                for key, ref, rev in hub_artefacts(load_config(f)):
+                    print(f"{key}\t{ref}\t{rev or 'main'}")
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         return 0
     failed = 0
     for f in args.files:
