@@ -274,7 +274,8 @@ def project_folder(out: str) -> Path:
 def run(profile_path: str, out: str | None = None, vllm: bool = False) -> dict:
     """Derive the twin of a profile, lay it out as a project (git + DVC) and `dvc repro` it; returns a summary."""
     root = Path(__file__).resolve().parents[2]
-    params, files, notes = twin(load_profile(profile_path), profile_path, root, vllm)  # before the folder: a bad profile deletes nothing
+    # the twin first: a bad profile deletes no earlier twin
+    params, files, notes = twin(load_profile(profile_path), profile_path, root, vllm)
     project = project_folder(out) if out else Path(tempfile.mkdtemp(prefix=f"rehearse-{Path(profile_path).stem}-"))
     (project / MARKER).write_text(json.dumps({"profile": profile_path, "vllm": vllm, "notes": notes}, indent=1))
     for name in FILES:
