@@ -334,13 +334,16 @@ def main(argv=None) -> int:
     p.add_argument("--print", action="store_true", help="print the twin's params and notes; run nothing")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    root = Path(__file__).resolve().parents[2]
+    try:
+        if args.print:
+            root = Path(__file__).resolve().parents[2]
+            params, _, notes = twin(load_profile(args.profile), args.profile, root, args.vllm)
+        else:
+            s = run(args.profile, args.out, args.vllm)
+    except (TwinError, ConfigError) as e:  # before any work: the profile, its twin or --out
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.print:
-        try:
-            params, files, notes = twin(load_profile(args.profile), args.profile, root, args.vllm)
-        except (TwinError, ConfigError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
         try:
             print(yaml.safe_dump(params, sort_keys=False))
             print("\n".join(f"# {n}" for n in notes), flush=True)
@@ -348,11 +351,6 @@ def main(argv=None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 1
         return 0
-    try:
-        s = run(args.profile, args.out, args.vllm)
-    except (TwinError, ConfigError) as e:  # before any work: the profile, its twin or --out
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     name = Path(s["profile"]).stem  # every line names its twin: make rehearse-all runs two side by side
     lines = [f"rehearsal of {s['profile']}: dvc repro ran {s['stages']} stages in {s['seconds']} s "
              f"(students {', '.join(s['students'])}; evaluation {'vLLM' if s['vllm'] else 'transformers'}); "

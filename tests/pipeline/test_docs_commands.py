@@ -21,13 +21,14 @@ from ..conftest import ROOT, committed
 from .conftest import _env, sh
 
 BLOCK = re.compile(r"^```bash (run|check)\n(.*?)^```", re.M | re.S)
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DVC_COMMANDS = {"exp", "queue", "metrics", "params", "plots", "repro", "push", "pull", "remote", "status", "checkout"}
 
 
 def documented(kind: str) -> list[tuple[str, str]]:
     """(where, command) of every line in the blocks of `kind`, in file order; where is FILE:LINE."""
     out = []
-    for f in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for f in PAGES:
         text = f.read_text()
         for m in BLOCK.finditer(text):
             if m.group(1) != kind:
@@ -131,8 +132,7 @@ def dangling(f) -> list[str]:
 
 
 def test_every_link_and_path_the_docs_name_exists():
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    broken = [f"{f.relative_to(ROOT)}: {d}" for f in pages for d in dangling(f)]
+    broken = [f"{f.relative_to(ROOT)}: {d}" for f in PAGES for d in dangling(f)]
     assert not broken, "\n".join(broken)
 
 
