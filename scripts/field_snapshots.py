@@ -77,9 +77,23 @@ def sft_fields() -> dict:
 
     ns = {**vars(typing), **vars(sft_config)}
     hints = typing.get_type_hints(SFTConfig, globalns=ns)
-    fields = {f.name: spec(hints.get(f.name, f.type), ns) for f in dataclasses.fields(SFTConfig)
-              if f.init and not f.name.startswith("_")}
+    fields = {f.name: choices(spec(hints.get(f.name, f.type), ns), f.metadata.get("choices"))
+              for f in dataclasses.fields(SFTConfig) if f.init and not f.name.startswith("_")}
     return {"trl": version("trl"), "transformers": version("transformers"), "fields": dict(sorted(fields.items()))}
+
+
+def choices(described, allowed):
+    """A str field whose dataclass metadata lists its choices (TRL's packing_strategy, loss_type, ...; what its
+    command-line parser enforces) as a literal of them: a typo is refused when params are parsed, not when TRL
+    reaches the value mid-run."""
+    if not allowed or not all(isinstance(c, str) for c in allowed):
+        return described
+    literal = {"literal": list(allowed)}
+    if described == "str":
+        return literal
+    if isinstance(described, dict) and "union" in described and "str" in described["union"]:
+        return {"union": [literal if m == "str" else m for m in described["union"]]}
+    return described
 
 
 SNAPSHOTS = {"vllm": ("vllm_engine_args.json", engine_args), "trl": ("sft_fields.json", sft_fields)}

@@ -130,6 +130,7 @@ def _accelerate_config(text: str) -> dict:
 def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tuple[dict, dict[str, str], list[str]]:
     """(params, files to write in the twin's project, notes) for a profile. `root` holds the project's configs."""
     from .config import parse_config
+    from .config.checks import launch_config_files
     from .study import RECIPES, ROLES
     from .problems import build_train, packaged_file
 
@@ -200,8 +201,7 @@ def twin(profile: dict, profile_name: str, root: Path, vllm: bool = False) -> tu
         notes.append(f"mix.released.{recipe}: {rel['dataset']} -> a local set with the released columns ({qc}, {rc})")
 
     launch = p["train"]["launch"].split()
-    if "--config_file" in launch:
-        cfg_file = launch[launch.index("--config_file") + 1]
+    for cfg_file in launch_config_files(p["train"]["launch"]):
         acc = _accelerate_config((root / cfg_file).read_text())
         files[cfg_file] = yaml.safe_dump(acc, sort_keys=False)
         kind = acc.get("distributed_type")

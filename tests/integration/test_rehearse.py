@@ -54,6 +54,18 @@ def test_every_gpu_profile_has_a_valid_twin_with_the_same_graph_and_settings(nam
     assert any(n.startswith("teachers.long:") for n in notes)
 
 
+def test_a_launch_config_given_with_equals_runs_on_two_cpu_processes_too():
+    """`--config_file=FILE` is accelerate's too: the twin writes its CPU copy as for `--config_file FILE`, never
+    leaving the GPU config (bf16, 8 processes) to launch on CPU."""
+    profile = yaml.safe_load((ROOT / "profiles" / "paper-qwen.yaml").read_text())
+    profile["train"]["launch"] = "accelerate launch --config_file=configs/accelerate/deepspeed_zero3.yaml"
+    params, files, notes = twin(profile, "profiles/paper-qwen.yaml", ROOT)
+    acc = yaml.safe_load(files["configs/accelerate/deepspeed_zero3.yaml"])
+    assert (acc["num_processes"], acc["use_cpu"], acc["mixed_precision"]) == (2, True, "no")
+    assert params["train"]["launch"] == \
+        "python -m accelerate.commands.launch --config_file=configs/accelerate/deepspeed_zero3.yaml"
+
+
 def test_the_twins_launcher_is_the_accelerate_launch_command():
     """A twin runs `accelerate launch` as `python -m accelerate.commands.launch`: the module whose `main` accelerate's
     own accelerate-launch script runs, with the parser `accelerate launch` registers."""

@@ -139,6 +139,18 @@ CASES = [
      "mix.released.mix_long.dataset: Field required"),
     ("several greedy samples", _with("evaluate.samples", 4), "evaluate.samples: 4 samples of greedy decoding are identical"),
     ("bad launcher", _with("train.launch", "bash run.sh"), "train.launch: 'bash run.sh' must start with python, accelerate or torchrun"),
+    ("launch config missing", _with("train.launch", "accelerate launch --config_file configs/accelerate/zero3.yaml"),
+     "train.launch: --config_file configs/accelerate/zero3.yaml: not a file (paths are relative to the project root; "
+     "configs/accelerate/ holds cpu2.yaml, ddp.yaml, deepspeed_zero3.yaml, fsdp.yaml)"),
+    ("launch config missing, = form", _with("train.launch", "accelerate launch --config_file=ds.yaml"),
+     "train.launch: --config_file ds.yaml: not a file"),
+    ("launch config not given", _with("train.launch", "accelerate launch --config_file"),
+     "train.launch: --config_file (no file given): not a file"),
+    ("sft choice typo", _with("train.sft.packing_strategy", "bdf"),
+     "train.sft.packing_strategy: 'bdf' is not allowed: Input should be 'bfd', 'bfd_split' or 'wrapped' (TRL"),
+    ("override sft choice typo", _with("train.overrides", {"long": {"sft": {"loss_type": "NLL"}}}),
+     "train.overrides.long.sft.loss_type: 'NLL' is not allowed: Input should be 'nll', 'dft' or 'chunked_nll'"),
+    ("no lora targets", _with("train.lora.targets", []), "train.lora.targets: List should have at least 1 item"),
     ("vllm revision among the engine options", _with("teachers.long", {"backend": "vllm", "model": "org/m", "options": {"revision": "v1"}}),
      "teachers.long.options.revision: set from the model's `revision` one level up (teachers.ROLE.revision)"),
     ("revision on a synthetic teacher", _with("teachers.long", {**DEFAULT["teachers"]["long"], "revision": "main"}),
@@ -163,10 +175,20 @@ def test_every_problem_is_reported_at_once():
     assert "3 problem(s)" in str(err.value)
 
 
-def test_a_nan_is_named_once_not_again_as_out_of_range():
+@pytest.mark.parametrize("key, value", [("mix.weight", float("nan")), ("evaluate.top_p", float("inf")),
+                                        ("train.sft.learning_rate", float("-inf")),
+                                        ("train.lora.dropout", float("nan")), ("teachers.long.error_rate", float("inf"))])
+def test_a_nan_or_infinity_is_named_once_not_again_as_out_of_range(key, value):
+    """Each key has a range pydantic checks too; the value is named once, as not finite."""
     with pytest.raises(ConfigError) as err:
-        parse_config(_with("mix.weight", float("nan")))
-    assert err.value.problems == ["mix.weight: nan is not a finite number"]
+        parse_config(_with(key, value))
+    assert err.value.problems == [f"{key}: {value} is not a finite number"]
+
+
+def test_the_launch_config_may_be_given_either_way():
+    for launch in ("accelerate launch --config_file configs/accelerate/ddp.yaml",
+                   "accelerate launch --config_file=configs/accelerate/ddp.yaml"):
+        assert parse_config(_with("train.launch", launch)).train.launch == launch
 
 
 def test_benchmark_names_may_differ_only_in_case():
@@ -232,8 +254,10 @@ def test_check_command_accepts_every_shipped_profile_and_reports_every_problem(t
 
 
 def test_hub_and_schema_commands_fail_with_a_message_not_a_traceback(tmp_path, capsys, monkeypatch):
-    res = _cli(capsys, monkeypatch, "hub", str(tmp_path / "nope.yaml"))
-    assert res.returncode == 1 and res.stdout == "" and "nope.yaml: file not found" in res.stderr
+    for command in ("hub", "check"):  # where it looked, and no hint of a stage's --params
+        res = _cli(capsys, monkeypatch, command, str(tmp_path / "nope.yaml"))
+        assert res.returncode == 1 and res.stdout == ""
+        assert f"nope.yaml: file not found (looked in {Path.cwd()})" in res.stderr and "--params" not in res.stderr
     from mixdistill.config.__main__ import main
 
     monkeypatch.chdir(tmp_path)  # not the project root: writes nothing there

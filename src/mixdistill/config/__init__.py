@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import ConfigError
-from .checks import whole_file
+from .checks import non_finite, whole_file
 from .messages import message
 from .schema import (SOURCES, TEACHERS, Config, EvalConfig, FileSource, GymSource, HubSource, PackageSource,
                      ProblemSource, PromptConfig, RegistrySource, StudentConfig, TeacherConfig, TrainConfig,
@@ -33,20 +33,22 @@ def parse_config(data: Any, source: str = "params.yaml", root: str | Path = ".")
     try:
         cfg = Config.model_validate(data, context={"root": str(root)})
     except ValidationError as exc:
-        # a NaN is named once: not again as out of the key's range
-        nonfinite = tuple(f"{line.split(': ')[0]}: " for line in errors if line.endswith(" is not a finite number"))
-        errors += [line for line in dict.fromkeys(message(e, data) for e in exc.errors(include_url=False))
-                   if line not in errors and not line.startswith(nonfinite)]
+        # whole_file names every NaN and infinity once: not again where pydantic finds one out of its key's range
+        errors += [line for line in dict.fromkeys(message(e, data) for e in exc.errors(include_url=False)
+                                                  if not non_finite(e.get("input")))
+                   if line not in errors]
         cfg = None
     if errors:
         raise ConfigError(errors, source)
     return cfg
 
 
-def load_config(path: str | Path = "params.yaml", root: str | Path = ".") -> Config:
+def load_config(path: str | Path = "params.yaml", root: str | Path = ".",
+                missing: str = "run from the project root, or pass --params") -> Config:
+    """params.yaml (or `path`) parsed and validated; `missing` is the hint when the file is not there."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError([f"{path}: file not found (run from the project root, or pass --params)"], str(path))
+        raise ConfigError([f"{path}: file not found ({missing})"], str(path))
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

@@ -53,4 +53,16 @@ def whole_file(data) -> list[str]:
              "a change would silently restore stale outputs; rename it (problem sources use count)"
              for p, k, _ in nodes(data) if k in HASH_BLIND]
     return blind + [f"{p or '<root>'}: {v} is not a finite number" for p, _, v in [("", None, data), *nodes(data)]
-                    if isinstance(v, float) and not math.isfinite(v)]
+                    if non_finite(v)]
+
+
+def non_finite(value) -> bool:
+    """NaN or an infinity (YAML .nan, .inf, -.inf)."""
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+def launch_config_files(launch: str) -> list[str]:
+    """The accelerate config files a train.launch names (--config_file FILE or --config_file=FILE)."""
+    words = launch.split()
+    return ([w.partition("=")[2] for w in words if w.startswith("--config_file=")]
+            + [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--config_file"])

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
+from .checks import non_finite
 from .messages import Strict, fail, near
 
 HERE = Path(__file__).parent
@@ -105,8 +106,8 @@ def check_sft(sft: dict) -> dict:
     fields = SFT_FIELDS["fields"]
     problems = []
     for key, value in sft.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            continue  # said once, for the whole file (checks.non_finite)
+        if non_finite(value):
+            continue  # said once, for the whole file (checks.whole_file)
         if key in PIPELINE_OWNED:
             problems.append(((key,), f"set by the pipeline, not by params (owned: {', '.join(PIPELINE_OWNED)})"))
         elif key not in fields:

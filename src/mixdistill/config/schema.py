@@ -15,7 +15,7 @@ from pydantic import (AfterValidator, BaseModel, Discriminator, Field, NonNegati
 
 from ..benchmarks import PACKAGED, REGISTRY
 from ..study import MIX_RECIPES, RECIPES, ROLES
-from .checks import check_names
+from .checks import check_names, launch_config_files
 from .fields import VLLMOptions, check_sft
 from .messages import Strict, fail
 
@@ -355,7 +355,8 @@ class LoraConfig(Strict):
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.0, ge=0, le=1)
-    targets: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj"]
+    targets: list[str] = Field(["q_proj", "k_proj", "v_proj", "o_proj"], min_length=1)
+    """Names of the modules LoRA adapts (PEFT's target_modules), e.g. q_proj, v_proj."""
     layers: Optional[int] = Field(None, ge=1)
     """Adapt only the top N layers; null: all."""
 
@@ -397,9 +398,18 @@ class TrainConfig(Strict):
 
     @field_validator("launch")
     @classmethod
-    def _launcher(cls, v):
-        if v.split()[:1] not in (["python"], ["python3"], ["accelerate"], ["torchrun"]):
+    def _launcher(cls, v, info: ValidationInfo):
+        words = v.split()
+        if words[:1] not in (["python"], ["python3"], ["accelerate"], ["torchrun"]):
             fail([((), f"{v!r} must start with python, accelerate or torchrun")])
+        # accelerate's --config_file FILE (or --config_file=FILE): a missing one would stop the first train stage,
+        # after the teachers and mixes have run
+        root = Path((info.context or {}).get("root", "."))
+        missing = [f for f in launch_config_files(v) if not (root / f).is_file()]
+        if missing or words[-1] == "--config_file":
+            shipped = ", ".join(sorted(p.name for p in (root / "configs" / "accelerate").glob("*.yaml")))
+            fail([((), f"--config_file {missing[0] if missing else '(no file given)'}: not a file (paths are "
+                       f"relative to the project root; configs/accelerate/ holds {shipped or 'none'})")])
         return v
 
 
