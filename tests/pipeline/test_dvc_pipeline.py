@@ -45,6 +45,21 @@ def test_editing_the_prompt_reruns_every_stage_that_uses_it(repo, path):
     assert "up to date" in _sh(repo, "dvc", "status")
 
 
+def test_an_accelerate_config_edit_reruns_the_training_stages_only(repo):
+    """train.launch may name an accelerate config, whose num_processes or ZeRO stage changes a run's result; the launch
+    string cannot name a dep, so training depends on configs/accelerate/: an edit there reruns every train stage."""
+    path = "configs/accelerate/deepspeed_zero3.yaml"
+    f = repo / path
+    f.write_text(f.read_text().replace("num_processes: 8", "num_processes: 4"))
+    try:
+        changed = _changed_stages(repo)
+    finally:
+        _sh(repo, "git", "checkout", "--", path)
+    assert set(changed) == {f"train@tiny-{r}-0" for r in RECIPES}
+    assert all(deps == {"configs/accelerate"} for deps in changed.values())
+    assert "up to date" in _sh(repo, "dvc", "status")
+
+
 def test_mix_weight_reruns_exactly_the_mix_long_chain(repo):
     """After the bytecode test above: exactly mix, train and evaluate of mix_long and the report; analyze and gap
     exactly when the new predictions (or eval metrics) differ (DVC skips a stage whose deps hash the same)."""
