@@ -50,7 +50,9 @@ def test_an_accelerate_config_edit_reruns_the_training_stages_only(repo):
     string cannot name a dep, so training depends on configs/accelerate/: an edit there reruns every train stage."""
     path = "configs/accelerate/deepspeed_zero3.yaml"
     f = repo / path
-    f.write_text(f.read_text().replace("num_processes: 8", "num_processes: 4"))
+    text = f.read_text()
+    assert "\nnum_processes: 4\n" in text
+    f.write_text(text.replace("\nnum_processes: 4\n", "\nnum_processes: 8\n"))
     try:
         changed = _changed_stages(repo)
     finally:
